@@ -1,0 +1,111 @@
+// Open-addressing hash map from byte strings to dense int32 ids (0, 1, 2, ... in
+// insertion order). Keys live in one arena, so a map of a million words is a few
+// allocations, and id -> key is an array lookup.
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pfn {
+
+inline uint64_t hash_bytes(const char* p, size_t n) {
+  const uint64_t m = 0x9E3779B97F4A7C15ull;
+  uint64_t h = 0xA0761D6478BD642Full ^ (n * m);
+  while (n >= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    h = (h ^ v) * m;
+    h ^= h >> 29;
+    p += 8;
+    n -= 8;
+  }
+  if (n) {
+    uint64_t v = 0;
+    std::memcpy(&v, p, n);
+    h = (h ^ v) * m;
+  }
+  h ^= h >> 32;
+  h *= 0xD6E8FEB86659FD93ull;
+  h ^= h >> 32;
+  return h;
+}
+
+class StringIdMap {
+ public:
+  explicit StringIdMap(size_t capacity_hint = 1024) {
+    size_t cap = 16;
+    while (cap < capacity_hint * 2) cap <<= 1;
+    slots_.assign(cap, Slot{0, -1});
+    mask_ = cap - 1;
+    offsets_.push_back(0);
+  }
+
+  size_t size() const { return offsets_.size() - 1; }
+
+  std::string_view key(int32_t id) const {
+    return std::string_view(arena_.data() + offsets_[id], offsets_[id + 1] - offsets_[id]);
+  }
+
+  int32_t find(std::string_view k) const {
+    uint64_t h = hash_bytes(k.data(), k.size());
+    uint32_t tag = static_cast<uint32_t>(h >> 32);
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.id < 0) return -1;
+      if (s.tag == tag && key(s.id) == k) return s.id;
+    }
+  }
+
+  // Returns the id of `k`, adding it if new.
+  int32_t insert(std::string_view k) {
+    uint64_t h = hash_bytes(k.data(), k.size());
+    uint32_t tag = static_cast<uint32_t>(h >> 32);
+    size_t i = h & mask_;
+    for (;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.id < 0) break;
+      if (s.tag == tag && key(s.id) == k) return s.id;
+    }
+    int32_t id = static_cast<int32_t>(size());
+    arena_.append(k.data(), k.size());
+    offsets_.push_back(arena_.size());
+    slots_[i] = Slot{tag, id};
+    if (size() * 2 > slots_.size()) rehash(slots_.size() * 2);
+    return id;
+  }
+
+  size_t memory_bytes() const {
+    return arena_.capacity() + offsets_.capacity() * sizeof(uint64_t) +
+           slots_.capacity() * sizeof(Slot);
+  }
+
+ private:
+  struct Slot {
+    uint32_t tag;
+    int32_t id;  // -1: empty
+  };
+
+  void rehash(size_t cap) {
+    std::vector<Slot> old;
+    old.swap(slots_);
+    slots_.assign(cap, Slot{0, -1});
+    mask_ = cap - 1;
+    for (const Slot& s : old) {
+      if (s.id < 0) continue;
+      std::string_view k = key(s.id);
+      uint64_t h = hash_bytes(k.data(), k.size());
+      size_t i = h & mask_;
+      while (slots_[i].id >= 0) i = (i + 1) & mask_;
+      slots_[i] = s;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
+  std::string arena_;
+  std::vector<uint64_t> offsets_;
+};
+
+}  // namespace pfn

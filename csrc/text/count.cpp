@@ -1,0 +1,360 @@
+#include "text/count.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <numeric>
+#include <stdexcept>
+
+#include "common/parallel.h"
+
+namespace pfn {
+namespace {
+
+size_t total_bytes(const std::vector<std::string_view>& docs) {
+  size_t t = 0;
+  for (auto d : docs) t += d.size();
+  return t;
+}
+
+// Runs analyzer over docs[b, e), calling term(doc_index, term) per term; converts UTF-8
+// errors to DocumentError naming the document.
+template <class Term>
+void analyze_range(Analyzer& an, const std::vector<std::string_view>& docs, size_t b, size_t e,
+                   size_t doc_offset, Term&& term) {
+  for (size_t d = b; d < e; ++d) {
+    try {
+      an.analyze(docs[d], [&](std::string_view t) { term(d, t); });
+    } catch (const Utf8Error& err) {
+      throw DocumentError(doc_offset + d, err);
+    }
+  }
+}
+
+// One thread's rows of a document-term matrix, with ids local to `lookup`.
+struct RowShard {
+  std::vector<int64_t> row_nnz;
+  std::vector<int32_t> ids;
+  std::vector<int64_t> cnt;
+};
+
+template <class Lookup>
+void count_rows(const AnalyzerConfig& cfg, const std::vector<std::string_view>& docs, size_t b,
+                size_t e, Lookup&& lookup, RowShard& out) {
+  Analyzer an(cfg);
+  std::vector<int64_t> pos;       // entry index of id in the current row
+  std::vector<uint32_t> stamp;    // row (+1) that pos refers to
+  out.row_nnz.reserve(e - b);
+  size_t row_start = 0;
+  uint32_t cur = 0;
+  size_t last_doc = b;
+  out.row_nnz.assign(e - b, 0);
+  analyze_range(an, docs, b, e, 0, [&](size_t d, std::string_view t) {
+    int32_t id = lookup(t);
+    if (id < 0) return;
+    if (d != last_doc || cur == 0) {
+      if (cur != 0) out.row_nnz[last_doc - b] = static_cast<int64_t>(out.ids.size() - row_start);
+      row_start = out.ids.size();
+      last_doc = d;
+      cur = static_cast<uint32_t>(d - b + 1);
+    }
+    if (static_cast<size_t>(id) >= stamp.size()) {
+      stamp.resize(std::max<size_t>(id + 1, stamp.size() * 2), 0);
+      pos.resize(stamp.size());
+    }
+    if (stamp[id] == cur) {
+      ++out.cnt[pos[id]];
+    } else {
+      stamp[id] = cur;
+      pos[id] = static_cast<int64_t>(out.ids.size());
+      out.ids.push_back(id);
+      out.cnt.push_back(1);
+    }
+  });
+  if (cur != 0) out.row_nnz[last_doc - b] = static_cast<int64_t>(out.ids.size() - row_start);
+}
+
+// Lays shards out as one CSR, mapping ids through remap[shard] and sorting each row.
+Csr assemble(std::vector<RowShard>& shards, const std::vector<std::vector<int32_t>>* remap,
+             size_t n_docs, int threads) {
+  Csr m;
+  m.indptr.assign(n_docs + 1, 0);
+  size_t r = 0;
+  std::vector<size_t> row0(shards.size()), nz0(shards.size());
+  for (size_t s = 0; s < shards.size(); ++s) {
+    row0[s] = r;
+    nz0[s] = static_cast<size_t>(m.indptr[r]);
+    for (int64_t k : shards[s].row_nnz) {
+      m.indptr[r + 1] = m.indptr[r] + k;
+      ++r;
+    }
+  }
+  m.indices.resize(static_cast<size_t>(m.indptr[n_docs]));
+  m.data.resize(m.indices.size());
+  FirstError err;
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+  for (long s = 0; s < static_cast<long>(shards.size()); ++s) {
+    err.run([&] {
+      RowShard& sh = shards[s];
+      std::vector<std::pair<int32_t, int64_t>> row;
+      size_t src = 0;
+      for (size_t i = 0; i < sh.row_nnz.size(); ++i) {
+        size_t k = static_cast<size_t>(sh.row_nnz[i]);
+        row.clear();
+        for (size_t j = 0; j < k; ++j) {
+          int32_t id = sh.ids[src + j];
+          row.emplace_back(remap ? (*remap)[s][id] : id, sh.cnt[src + j]);
+        }
+        std::sort(row.begin(), row.end());
+        size_t dst = static_cast<size_t>(m.indptr[row0[s] + i]);
+        for (size_t j = 0; j < k; ++j) {
+          m.indices[dst + j] = row[j].first;
+          m.data[dst + j] = row[j].second;
+        }
+        src += k;
+      }
+      RowShard().ids.swap(sh.ids);  // free shard memory early
+      RowShard().cnt.swap(sh.cnt);
+    });
+  }
+  err.rethrow();
+  (void)nz0;
+  return m;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ tokenize_many
+TokenLists tokenize_many(const AnalyzerConfig& cfg, const std::vector<std::string_view>& docs,
+                         int num_threads) {
+  int threads = resolve_threads(num_threads, total_bytes(docs));
+  if (static_cast<size_t>(threads) > docs.size()) threads = docs.empty() ? 1 : static_cast<int>(docs.size());
+  auto bounds = split_by_bytes(docs, threads);
+  std::vector<TokenLists> parts(threads);
+  FirstError err;
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+  for (int t = 0; t < threads; ++t) {
+    err.run([&] {
+      Analyzer an(cfg);
+      TokenLists& p = parts[t];
+      size_t cur = bounds[t];
+      analyze_range(an, docs, bounds[t], bounds[t + 1], 0, [&](size_t d, std::string_view s) {
+        while (cur < d) {
+          p.doc_end.push_back(p.tok_end.size());
+          ++cur;
+        }
+        p.chars.append(s);
+        p.tok_end.push_back(p.chars.size());
+      });
+      while (cur < bounds[t + 1]) {
+        p.doc_end.push_back(p.tok_end.size());
+        ++cur;
+      }
+    });
+  }
+  err.rethrow();
+  TokenLists out;
+  for (auto& p : parts) {
+    uint64_t c0 = out.chars.size(), t0 = out.tok_end.size();
+    out.chars += p.chars;
+    for (auto v : p.tok_end) out.tok_end.push_back(v + c0);
+    for (auto v : p.doc_end) out.doc_end.push_back(v + t0);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ TermCounter
+TermCounter::TermCounter(const AnalyzerConfig& cfg, int num_threads)
+    : cfg_(cfg), threads_(resolve_threads(num_threads)) {
+  shards_.resize(threads_);
+}
+
+void TermCounter::add(const std::vector<std::string_view>& docs) {
+  int threads = resolve_threads(threads_, total_bytes(docs));
+  auto bounds = split_by_bytes(docs, threads);
+  FirstError err;
+  const size_t base = docs_;
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+  for (int t = 0; t < threads; ++t) {
+    err.run([&] {
+      Shard& sh = shards_[t];
+      Analyzer an(cfg_);
+      analyze_range(an, docs, bounds[t], bounds[t + 1], base, [&](size_t d, std::string_view s) {
+        int32_t id = sh.map.insert(s);
+        if (static_cast<size_t>(id) >= sh.count.size()) {
+          sh.count.push_back(0);
+          sh.df.push_back(0);
+          sh.stamp.push_back(0);
+        }
+        ++sh.count[id];
+        uint32_t mark = static_cast<uint32_t>(base + d + 1);
+        if (sh.stamp[id] != mark) {
+          sh.stamp[id] = mark;
+          ++sh.df[id];
+        }
+      });
+    });
+  }
+  err.rethrow();
+  docs_ += docs.size();
+}
+
+void TermCounter::add_tokens(const std::vector<std::string_view>& tokens) {
+  Shard& sh = shards_[0];
+  for (auto s : tokens) {
+    int32_t id = sh.map.insert(s);
+    if (static_cast<size_t>(id) >= sh.count.size()) {
+      sh.count.push_back(0);
+      sh.df.push_back(0);
+      sh.stamp.push_back(0);
+    }
+    ++sh.count[id];
+    uint32_t mark = static_cast<uint32_t>(docs_ + 1);
+    if (sh.stamp[id] != mark) {
+      sh.stamp[id] = mark;
+      ++sh.df[id];
+    }
+  }
+  ++docs_;
+}
+
+TermCounts TermCounter::result() const {
+  StringIdMap all;
+  TermCounts out;
+  for (const Shard& sh : shards_) {
+    for (size_t i = 0; i < sh.map.size(); ++i) {
+      int32_t id = all.insert(sh.map.key(static_cast<int32_t>(i)));
+      if (static_cast<size_t>(id) >= out.counts.size()) {
+        out.counts.push_back(0);
+        out.doc_freq.push_back(0);
+      }
+      out.counts[id] += sh.count[i];
+      out.doc_freq[id] += sh.df[i];
+    }
+  }
+  out.terms.reserve(all.size());
+  for (size_t i = 0; i < all.size(); ++i) out.terms.emplace_back(all.key(static_cast<int32_t>(i)));
+  return out;
+}
+
+// ------------------------------------------------------------------ LineReader
+LineReader::LineReader(const std::string& path, size_t chunk_bytes) : chunk_(chunk_bytes) {
+  f_ = std::fopen(path.c_str(), "rb");
+  if (!f_) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+  if (std::fseek(f_, 0, SEEK_END) == 0) {
+    long sz = std::ftell(f_);
+    total_ = sz > 0 ? static_cast<uint64_t>(sz) : 0;
+    std::fseek(f_, 0, SEEK_SET);
+  }
+}
+
+LineReader::~LineReader() {
+  if (f_) std::fclose(f_);
+}
+
+bool LineReader::next(std::vector<std::string_view>& lines) {
+  lines.clear();
+  buf_.swap(carry_);
+  carry_.clear();
+  bool eof = false;
+  // Read until the buffer holds at least one newline (or the file ends).
+  for (;;) {
+    size_t old = buf_.size();
+    buf_.resize(old + chunk_);
+    size_t got = std::fread(&buf_[old], 1, chunk_, f_);
+    buf_.resize(old + got);
+    done_ += got;
+    if (got < chunk_) {
+      if (std::ferror(f_)) throw std::runtime_error("read error");
+      eof = true;
+      break;
+    }
+    if (buf_.find('\n', old) != std::string::npos) break;
+  }
+  size_t end = buf_.size();
+  if (!eof) {
+    size_t nl = buf_.rfind('\n');
+    carry_.assign(buf_, nl + 1, std::string::npos);
+    end = nl + 1;
+  }
+  first_line_ = next_line_;
+  size_t s = 0;
+  while (s < end) {
+    size_t nl = buf_.find('\n', s);
+    if (nl == std::string::npos || nl >= end) nl = end;
+    size_t e = nl;
+    if (e > s && buf_[e - 1] == '\r') --e;
+    lines.emplace_back(buf_.data() + s, e - s);
+    s = nl + 1;
+  }
+  next_line_ += lines.size();
+  return !lines.empty() || !eof;
+}
+
+// ------------------------------------------------------------------ doc-term matrices
+DocTerm doc_term_fit(const AnalyzerConfig& cfg, const std::vector<std::string_view>& docs,
+                     int num_threads) {
+  int threads = resolve_threads(num_threads, total_bytes(docs));
+  auto bounds = split_by_bytes(docs, threads);
+  std::vector<RowShard> rows(threads);
+  std::vector<StringIdMap> maps(threads);
+  FirstError err;
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+  for (int t = 0; t < threads; ++t) {
+    err.run([&] {
+      StringIdMap& m = maps[t];
+      count_rows(cfg, docs, bounds[t], bounds[t + 1],
+                 [&](std::string_view s) { return m.insert(s); }, rows[t]);
+    });
+  }
+  err.rethrow();
+
+  // Merge shard vocabularies, sort terms by bytes (= code point order), remap ids.
+  StringIdMap all(maps[0].size() + 16);
+  std::vector<std::vector<int32_t>> remap(threads);
+  for (int t = 0; t < threads; ++t) {
+    remap[t].resize(maps[t].size());
+    for (size_t i = 0; i < maps[t].size(); ++i)
+      remap[t][i] = all.insert(maps[t].key(static_cast<int32_t>(i)));
+    maps[t] = StringIdMap(1);
+  }
+  std::vector<int32_t> order(all.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(),
+            [&](int32_t a, int32_t b) { return all.key(a) < all.key(b); });
+  std::vector<int32_t> rank(all.size());
+  for (size_t i = 0; i < order.size(); ++i) rank[order[i]] = static_cast<int32_t>(i);
+  for (auto& r : remap)
+    for (auto& v : r) v = rank[v];
+
+  DocTerm out;
+  out.terms.reserve(order.size());
+  for (int32_t id : order) out.terms.emplace_back(all.key(id));
+  out.matrix = assemble(rows, &remap, docs.size(), threads);
+  return out;
+}
+
+Csr doc_term_transform(const AnalyzerConfig& cfg, const std::vector<std::string_view>& docs,
+                       const StringIdMap& vocab, const std::vector<int32_t>& col,
+                       int num_threads) {
+  int threads = resolve_threads(num_threads, total_bytes(docs));
+  auto bounds = split_by_bytes(docs, threads);
+  std::vector<RowShard> rows(threads);
+  FirstError err;
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+  for (int t = 0; t < threads; ++t) {
+    err.run([&] {
+      count_rows(cfg, docs, bounds[t], bounds[t + 1],
+                 [&](std::string_view s) {
+                   int32_t id = vocab.find(s);
+                   return id < 0 ? -1 : col[id];
+                 },
+                 rows[t]);
+    });
+  }
+  err.rethrow();
+  return assemble(rows, nullptr, docs.size(), threads);
+}
+
+}  // namespace pfn

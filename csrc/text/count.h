@@ -1,0 +1,92 @@
+// Counting kernels: tokens per document, term totals (vocabulary), document-term
+// matrices (bag-of-words). Parallel over documents; each thread owns its shard.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "text/analyzer.h"
+
+namespace pfn {
+
+// Tokens of many documents, flattened: document d has tokens
+// [doc_end[d-1], doc_end[d]) and token t is chars[tok_end[t-1], tok_end[t]).
+struct TokenLists {
+  std::string chars;
+  std::vector<uint64_t> tok_end;
+  std::vector<uint64_t> doc_end;
+};
+TokenLists tokenize_many(const AnalyzerConfig& cfg, const std::vector<std::string_view>& docs,
+                         int num_threads);
+
+// Term totals over documents, terms in first-seen order per shard (not sorted).
+struct TermCounts {
+  std::vector<std::string> terms;
+  std::vector<int64_t> counts;
+  std::vector<int64_t> doc_freq;
+};
+
+// Accumulates term counts over several batches (a streamed file is many batches).
+class TermCounter {
+ public:
+  TermCounter(const AnalyzerConfig& cfg, int num_threads);
+  void add(const std::vector<std::string_view>& docs);
+  void add_tokens(const std::vector<std::string_view>& tokens);  // pre-tokenized: one term each
+  TermCounts result() const;
+  size_t documents() const { return docs_; }
+
+ private:
+  struct Shard {
+    StringIdMap map;
+    std::vector<int64_t> count, df;
+    std::vector<uint32_t> stamp;
+  };
+  AnalyzerConfig cfg_;
+  int threads_;
+  size_t docs_ = 0;
+  std::vector<Shard> shards_;
+};
+
+// Streams a text file in chunks of whole lines; a line is a document.
+class LineReader {
+ public:
+  explicit LineReader(const std::string& path, size_t chunk_bytes = size_t(1) << 24);
+  ~LineReader();
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+  // Next chunk's lines (views into an internal buffer valid until the next call).
+  bool next(std::vector<std::string_view>& lines);
+  uint64_t bytes_done() const { return done_; }
+  uint64_t total_bytes() const { return total_; }
+  uint64_t first_line() const { return first_line_; }  // 0-based number of lines()[0]
+
+ private:
+  std::FILE* f_ = nullptr;
+  std::string buf_, carry_;
+  size_t chunk_;
+  uint64_t done_ = 0, total_ = 0, first_line_ = 0, next_line_ = 0;
+};
+
+// Compressed sparse rows with int64 counts.
+struct Csr {
+  std::vector<int64_t> indptr;
+  std::vector<int32_t> indices;
+  std::vector<int64_t> data;
+};
+
+// Bag-of-words fit: terms sorted by code point (as Python sorts str) and the
+// document-term matrix with columns in that order and sorted indices per row.
+struct DocTerm {
+  std::vector<std::string> terms;
+  Csr matrix;
+};
+DocTerm doc_term_fit(const AnalyzerConfig& cfg, const std::vector<std::string_view>& docs,
+                     int num_threads);
+
+// Bag-of-words transform with a fixed vocabulary: term id i of `vocab` is column col[i].
+Csr doc_term_transform(const AnalyzerConfig& cfg, const std::vector<std::string_view>& docs,
+                       const StringIdMap& vocab, const std::vector<int32_t>& col, int num_threads);
+
+}  // namespace pfn
