@@ -1,1 +1,34 @@
-from ._core import build_info
+"""pyfast_nlp: classic NLP, fast.
+
+Tokenizer, stemmers, vocabulary, bag-of-words and Naive Bayes, with the hot loops in
+OpenMP C++ kernels (``pyfast_nlp._core``, private).
+"""
+from typing import Any, Dict
+
+from . import _core
+from .feature_extraction import CountVectorizer, NotFittedError
+from .naive_bayes import BernoulliNB, ComplementNB, MultinomialNB, ZeroLikelihoodWarning
+from .stop_words import ENGLISH_STOP_WORDS
+from .text import Stemmer, Tokenizer
+from .vocab import Vocab
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BernoulliNB", "ComplementNB", "CountVectorizer", "ENGLISH_STOP_WORDS", "MultinomialNB",
+    "NotFittedError", "Stemmer", "Tokenizer", "Vocab", "ZeroLikelihoodWarning", "build_info",
+    "__version__",
+]
+
+
+def build_info() -> Dict[str, Any]:
+    """How this build was made and what it runs with: version, compiler, OpenMP and its
+    thread count, and the SIMD level the CPU dispatch picked at run time.
+
+    >>> info = build_info()
+    >>> sorted(info)
+    ['compiler', 'max_threads', 'native', 'openmp', 'simd', 'version']
+    """
+    info = dict(_core.build_info())
+    info["version"] = __version__
+    return info

@@ -37,7 +37,7 @@ class StringIdMap {
   explicit StringIdMap(size_t capacity_hint = 1024) {
     size_t cap = 16;
     while (cap < capacity_hint * 2) cap <<= 1;
-    slots_.assign(cap, Slot{0, -1});
+    slots_.assign(cap, Slot());
     mask_ = cap - 1;
     offsets_.push_back(0);
   }
@@ -51,10 +51,11 @@ class StringIdMap {
   int32_t find(std::string_view k) const {
     uint64_t h = hash_bytes(k.data(), k.size());
     uint32_t tag = static_cast<uint32_t>(h >> 32);
+    Padded pk(k);
     for (size_t i = h & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (s.id < 0) return -1;
-      if (s.tag == tag && key(s.id) == k) return s.id;
+      if (s.tag == tag && same(s, k, pk)) return s.id;
     }
   }
 
@@ -62,35 +63,65 @@ class StringIdMap {
   int32_t insert(std::string_view k) {
     uint64_t h = hash_bytes(k.data(), k.size());
     uint32_t tag = static_cast<uint32_t>(h >> 32);
+    Padded pk(k);
     size_t i = h & mask_;
     for (;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (s.id < 0) break;
-      if (s.tag == tag && key(s.id) == k) return s.id;
+      if (s.tag == tag && same(s, k, pk)) return s.id;
     }
     int32_t id = static_cast<int32_t>(size());
+    Slot& s = slots_[i];
+    s.tag = tag;
+    s.id = id;
+    s.len = static_cast<uint32_t>(k.size());
+    if (k.size() <= kInline) {
+      std::memcpy(s.u.inl, k.data(), k.size());
+    } else {
+      s.u.off = arena_.size();
+    }
     arena_.append(k.data(), k.size());
     offsets_.push_back(arena_.size());
-    slots_[i] = Slot{tag, id};
     if (size() * 2 > slots_.size()) rehash(slots_.size() * 2);
     return id;
   }
 
-  size_t memory_bytes() const {
-    return arena_.capacity() + offsets_.capacity() * sizeof(uint64_t) +
-           slots_.capacity() * sizeof(Slot);
-  }
-
  private:
+  static constexpr size_t kInline = 16;
+  // Short keys (most words) live in the slot itself: one cache miss per lookup.
   struct Slot {
-    uint32_t tag;
-    int32_t id;  // -1: empty
+    uint32_t tag = 0;
+    int32_t id = -1;  // -1: empty
+    uint32_t len = 0;
+    uint32_t pad = 0;
+    union {
+      char inl[kInline];
+      uint64_t off;
+    } u{};
   };
+
+  // A short key zero-padded to 16 bytes, so comparing it with a slot is two loads.
+  struct Padded {
+    uint64_t w[2] = {0, 0};
+    explicit Padded(std::string_view k) {
+      if (k.size() <= kInline) std::memcpy(w, k.data(), k.size());
+    }
+  };
+
+  bool same(const Slot& s, std::string_view k, const Padded& pk) const {
+    if (s.len != k.size()) return false;
+    if (k.size() <= kInline) {
+      uint64_t a[2];
+      std::memcpy(a, s.u.inl, kInline);
+      return a[0] == pk.w[0] && a[1] == pk.w[1];
+    }
+    return std::memcmp(arena_.data() + s.u.off, k.data(), k.size()) == 0;
+  }
 
   void rehash(size_t cap) {
     std::vector<Slot> old;
     old.swap(slots_);
-    slots_.assign(cap, Slot{0, -1});
+    slots_.assign(cap, Slot());
     mask_ = cap - 1;
     for (const Slot& s : old) {
       if (s.id < 0) continue;

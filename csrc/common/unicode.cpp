@@ -4,8 +4,10 @@
 #include <cstdio>
 
 namespace pfn {
-namespace {
+namespace uni {
 #include "common/unicode_tables.inc"
+}  // namespace uni
+namespace {
 
 std::string utf8_error_message(size_t offset, unsigned char byte) {
   char buf[128];
@@ -18,11 +20,6 @@ Utf8Error::Utf8Error(size_t off, unsigned char b)
     : std::runtime_error(utf8_error_message(off, b)), offset(off), byte(b) {}
 
 namespace uni {
-uint8_t props(uint32_t cp) {
-  if (cp >= 0x110000) return 0;
-  return kPropStage2[static_cast<size_t>(kPropStage1[cp >> 8]) * 256 + (cp & 0xFF)];
-}
-
 int lower_full(uint32_t cp, uint32_t out[3]) {
   const LowerEntry* end = kLower + sizeof(kLower) / sizeof(kLower[0]);
   const LowerEntry* e = std::lower_bound(kLower, end, cp,

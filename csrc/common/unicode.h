@@ -15,8 +15,26 @@ struct LowerEntry {
 namespace uni {
 enum : uint8_t { kWord = 1, kHasLower = 2, kSpace = 4, kCased = 8, kCaseIgnorable = 16 };
 
+extern const uint16_t kPropStage1[];
+extern const uint8_t kPropStage2[];
+
 // Property bits of a code point (two-stage table generated from Python's database).
-uint8_t props(uint32_t cp);
+inline uint8_t props(uint32_t cp) {
+  if (cp >= 0x110000) return 0;
+  return kPropStage2[static_cast<size_t>(kPropStage1[cp >> 8]) * 256 + (cp & 0xFF)];
+}
+
+// ASCII flags for the tokenizer's fast path: word char, upper-case letter, letter
+// (cased), case-ignorable.
+enum : uint8_t { kAsciiWord = 1, kAsciiUpper = 2, kAsciiCased = 4, kAsciiIgnorable = 8 };
+constexpr uint8_t ascii_flags(unsigned c) {
+  return static_cast<uint8_t>(
+      (((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_')
+           ? kAsciiWord : 0) |
+      ((c >= 'A' && c <= 'Z') ? kAsciiUpper : 0) |
+      (((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) ? kAsciiCased : 0) |
+      ((c == '\'' || c == '.' || c == ':' || c == '^' || c == '`') ? kAsciiIgnorable : 0));
+}
 
 // Full lower-case mapping as str.lower() does it (Greek capital sigma excluded:
 // it depends on context and the tokenizer handles it). Returns the count written.

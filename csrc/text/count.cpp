@@ -32,6 +32,24 @@ void analyze_range(Analyzer& an, const std::vector<std::string_view>& docs, size
   }
 }
 
+// Sorts ids by their key's bytes (= Python's str order for UTF-8): first on a
+// big-endian 8-byte prefix, then the full key only where prefixes tie.
+void sort_by_key(const StringIdMap& m, std::vector<int32_t>& ids) {
+  std::vector<std::pair<uint64_t, int32_t>> pre(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    std::string_view k = m.key(ids[i]);
+    uint64_t p = 0;
+    for (size_t j = 0; j < 8; ++j)
+      p = (p << 8) | (j < k.size() ? static_cast<unsigned char>(k[j]) : 0u);
+    pre[i] = {p, ids[i]};
+  }
+  std::sort(pre.begin(), pre.end(), [&](const auto& a, const auto& b) {
+    if (a.first != b.first) return a.first < b.first;
+    return m.key(a.second) < m.key(b.second);
+  });
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = pre[i].second;
+}
+
 // One thread's rows of a document-term matrix, with ids local to `lookup`.
 struct RowShard {
   std::vector<int64_t> row_nnz;
@@ -43,8 +61,11 @@ template <class Lookup>
 void count_rows(const AnalyzerConfig& cfg, const std::vector<std::string_view>& docs, size_t b,
                 size_t e, Lookup&& lookup, RowShard& out) {
   Analyzer an(cfg);
-  std::vector<int64_t> pos;       // entry index of id in the current row
-  std::vector<uint32_t> stamp;    // row (+1) that pos refers to
+  struct Seen {
+    uint32_t row;  // row (+1) that pos refers to
+    int64_t pos;   // entry index of the id in that row
+  };
+  std::vector<Seen> seen;
   out.row_nnz.reserve(e - b);
   size_t row_start = 0;
   uint32_t cur = 0;
@@ -59,15 +80,14 @@ void count_rows(const AnalyzerConfig& cfg, const std::vector<std::string_view>& 
       last_doc = d;
       cur = static_cast<uint32_t>(d - b + 1);
     }
-    if (static_cast<size_t>(id) >= stamp.size()) {
-      stamp.resize(std::max<size_t>(id + 1, stamp.size() * 2), 0);
-      pos.resize(stamp.size());
-    }
-    if (stamp[id] == cur) {
-      ++out.cnt[pos[id]];
+    if (static_cast<size_t>(id) >= seen.size())
+      seen.resize(std::max<size_t>(id + 1, seen.size() * 2), Seen{0, 0});
+    Seen& sn = seen[id];
+    if (sn.row == cur) {
+      ++out.cnt[sn.pos];
     } else {
-      stamp[id] = cur;
-      pos[id] = static_cast<int64_t>(out.ids.size());
+      sn.row = cur;
+      sn.pos = static_cast<int64_t>(out.ids.size());
       out.ids.push_back(id);
       out.cnt.push_back(1);
     }
@@ -97,20 +117,22 @@ Csr assemble(std::vector<RowShard>& shards, const std::vector<std::vector<int32_
   for (long s = 0; s < static_cast<long>(shards.size()); ++s) {
     err.run([&] {
       RowShard& sh = shards[s];
-      std::vector<std::pair<int32_t, int64_t>> row;
+      // Sort each row by column: pack (column, entry) in one 64-bit key.
+      std::vector<uint64_t> row;
       size_t src = 0;
       for (size_t i = 0; i < sh.row_nnz.size(); ++i) {
         size_t k = static_cast<size_t>(sh.row_nnz[i]);
         row.clear();
         for (size_t j = 0; j < k; ++j) {
           int32_t id = sh.ids[src + j];
-          row.emplace_back(remap ? (*remap)[s][id] : id, sh.cnt[src + j]);
+          uint32_t col = static_cast<uint32_t>(remap ? (*remap)[s][id] : id);
+          row.push_back((static_cast<uint64_t>(col) << 32) | static_cast<uint32_t>(j));
         }
         std::sort(row.begin(), row.end());
         size_t dst = static_cast<size_t>(m.indptr[row0[s] + i]);
         for (size_t j = 0; j < k; ++j) {
-          m.indices[dst + j] = row[j].first;
-          m.data[dst + j] = row[j].second;
+          m.indices[dst + j] = static_cast<int32_t>(row[j] >> 32);
+          m.data[dst + j] = sh.cnt[src + static_cast<uint32_t>(row[j])];
         }
         src += k;
       }
@@ -180,42 +202,27 @@ void TermCounter::add(const std::vector<std::string_view>& docs) {
     err.run([&] {
       Shard& sh = shards_[t];
       Analyzer an(cfg_);
-      analyze_range(an, docs, bounds[t], bounds[t + 1], base, [&](size_t d, std::string_view s) {
-        int32_t id = sh.map.insert(s);
-        if (static_cast<size_t>(id) >= sh.count.size()) {
-          sh.count.push_back(0);
-          sh.df.push_back(0);
-          sh.stamp.push_back(0);
-        }
-        ++sh.count[id];
-        uint32_t mark = static_cast<uint32_t>(base + d + 1);
-        if (sh.stamp[id] != mark) {
-          sh.stamp[id] = mark;
-          ++sh.df[id];
-        }
-      });
+      analyze_range(an, docs, bounds[t], bounds[t + 1], base,
+                    [&](size_t d, std::string_view s) { bump(sh, s, base + d + 1); });
     });
   }
   err.rethrow();
   docs_ += docs.size();
 }
 
-void TermCounter::add_tokens(const std::vector<std::string_view>& tokens) {
-  Shard& sh = shards_[0];
-  for (auto s : tokens) {
-    int32_t id = sh.map.insert(s);
-    if (static_cast<size_t>(id) >= sh.count.size()) {
-      sh.count.push_back(0);
-      sh.df.push_back(0);
-      sh.stamp.push_back(0);
-    }
-    ++sh.count[id];
-    uint32_t mark = static_cast<uint32_t>(docs_ + 1);
-    if (sh.stamp[id] != mark) {
-      sh.stamp[id] = mark;
-      ++sh.df[id];
-    }
+void TermCounter::bump(Shard& sh, std::string_view term, uint64_t doc_mark) {
+  int32_t id = sh.map.insert(term);
+  if (static_cast<size_t>(id) >= sh.stat.size()) sh.stat.push_back(Stat{0, 0, 0});
+  Stat& st = sh.stat[id];
+  ++st.count;
+  if (st.last_doc != doc_mark) {
+    st.last_doc = doc_mark;
+    ++st.df;
   }
+}
+
+void TermCounter::add_tokens(const std::vector<std::string_view>& tokens) {
+  for (auto s : tokens) bump(shards_[0], s, docs_ + 1);
   ++docs_;
 }
 
@@ -229,8 +236,8 @@ TermCounts TermCounter::result() const {
         out.counts.push_back(0);
         out.doc_freq.push_back(0);
       }
-      out.counts[id] += sh.count[i];
-      out.doc_freq[id] += sh.df[i];
+      out.counts[id] += sh.stat[i].count;
+      out.doc_freq[id] += sh.stat[i].df;
     }
   }
   out.terms.reserve(all.size());
@@ -304,6 +311,9 @@ DocTerm doc_term_fit(const AnalyzerConfig& cfg, const std::vector<std::string_vi
   for (int t = 0; t < threads; ++t) {
     err.run([&] {
       StringIdMap& m = maps[t];
+      size_t bytes = 0;
+      for (size_t d = bounds[t]; d < bounds[t + 1]; ++d) bytes += docs[d].size();
+      m = StringIdMap(bytes / 256 + 1024);  // roughly the vocabulary of that much text
       count_rows(cfg, docs, bounds[t], bounds[t + 1],
                  [&](std::string_view s) { return m.insert(s); }, rows[t]);
     });
@@ -311,9 +321,12 @@ DocTerm doc_term_fit(const AnalyzerConfig& cfg, const std::vector<std::string_vi
   err.rethrow();
 
   // Merge shard vocabularies, sort terms by bytes (= code point order), remap ids.
-  StringIdMap all(maps[0].size() + 16);
+  // Shard 0's map is the base (its ids stay); the others are added to it.
+  StringIdMap all = std::move(maps[0]);
   std::vector<std::vector<int32_t>> remap(threads);
-  for (int t = 0; t < threads; ++t) {
+  remap[0].resize(all.size());
+  std::iota(remap[0].begin(), remap[0].end(), 0);
+  for (int t = 1; t < threads; ++t) {
     remap[t].resize(maps[t].size());
     for (size_t i = 0; i < maps[t].size(); ++i)
       remap[t][i] = all.insert(maps[t].key(static_cast<int32_t>(i)));
@@ -321,8 +334,7 @@ DocTerm doc_term_fit(const AnalyzerConfig& cfg, const std::vector<std::string_vi
   }
   std::vector<int32_t> order(all.size());
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(),
-            [&](int32_t a, int32_t b) { return all.key(a) < all.key(b); });
+  sort_by_key(all, order);
   std::vector<int32_t> rank(all.size());
   for (size_t i = 0; i < order.size(); ++i) rank[order[i]] = static_cast<int32_t>(i);
   for (auto& r : remap)

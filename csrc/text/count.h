@@ -38,11 +38,15 @@ class TermCounter {
   size_t documents() const { return docs_; }
 
  private:
+  struct Stat {
+    int64_t count, df;
+    uint64_t last_doc;  // document (+1) that last counted toward df
+  };
   struct Shard {
     StringIdMap map;
-    std::vector<int64_t> count, df;
-    std::vector<uint32_t> stamp;
+    std::vector<Stat> stat;
   };
+  void bump(Shard& sh, std::string_view term, uint64_t doc_mark);
   AnalyzerConfig cfg_;
   int threads_;
   size_t docs_ = 0;

@@ -24,15 +24,30 @@ struct TokenizerConfig {
 };
 
 namespace detail {
-inline uint32_t ascii_lower(uint32_t c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 
 // Python's final-sigma rule: capital sigma lowers to U+03C2 at the end of a cased word.
-inline uint32_t lower_sigma(bool prev_cased, const unsigned char* rest, size_t n) {
+inline uint32_t lower_sigma(const unsigned char* s, size_t at, size_t n, int len) {
+  // Preceded by a cased letter, skipping case-ignorable characters?
+  bool prev_cased = false;
+  size_t j = at;
+  while (j > 0) {
+    size_t b = j - 1;
+    while (b > 0 && (s[b] & 0xC0) == 0x80) --b;  // start of the previous character
+    uint32_t cp;
+    if (utf8_decode(s + b, n - b, &cp) < 0) break;
+    uint8_t p = uni::props(cp);
+    if (!(p & uni::kCaseIgnorable)) {
+      prev_cased = p & uni::kCased;
+      break;
+    }
+    j = b;
+  }
   if (!prev_cased) return 0x3C3;
-  size_t i = 0;
+  // ... and not followed by one?
+  size_t i = at + static_cast<size_t>(len);
   while (i < n) {
     uint32_t cp;
-    int k = utf8_decode(rest + i, n - i, &cp);
+    int k = utf8_decode(s + i, n - i, &cp);
     if (k < 0) break;
     uint8_t p = uni::props(cp);
     if (!(p & uni::kCaseIgnorable)) return (p & uni::kCased) ? 0x3C3 : 0x3C2;
@@ -52,7 +67,6 @@ void for_each_token(const TokenizerConfig& cfg, std::string_view text, std::stri
   buf.clear();
   int tok_len = 0;
   uni::Script tok_script = uni::Script::Other;
-  bool prev_cased = false;
 
   auto flush = [&]() {
     if (tok_len > 0 && tok_len >= cfg.min_token_len) emit(std::string_view(buf));
@@ -90,40 +104,59 @@ void for_each_token(const TokenizerConfig& cfg, std::string_view text, std::stri
     }
   };
 
+  static constexpr auto kFlags = [] {
+    struct T { uint8_t f[128]; } t{};
+    for (unsigned c = 0; c < 128; ++c) t.f[c] = uni::ascii_flags(c);
+    return t;
+  }();
+  const bool lower = cfg.lowercase;
+  const bool word = cfg.pattern == Pattern::Word;
+  const bool split = cfg.split_script;
   size_t i = 0;
   while (i < n) {
-    uint32_t cp;
-    int k;
     if (s[i] < 0x80) {
-      cp = s[i];
-      k = 1;
-    } else {
-      k = utf8_decode(s + i, n - i, &cp);
-      if (k < 0) {
-        if (!cfg.replace_errors) throw Utf8Error(i, s[i]);
-        cp = 0xFFFD;
-        k = -k;
-      }
-    }
-    if (cp < 0x80) {
-      // ASCII: letters and digits are cased/word as expected; "'", '.', ':' are case-ignorable.
-      bool alpha = (cp | 32) >= 'a' && (cp | 32) <= 'z';
-      if (!(cp == '\'' || cp == '.' || cp == ':' || cp == '^' || cp == '`')) prev_cased = alpha;
-      feed(cfg.lowercase ? detail::ascii_lower(cp) : cp);
-    } else {
-      uint8_t p = uni::props(cp);
-      if (!cfg.lowercase) {
-        feed(cp);
-      } else if (cp == 0x3A3) {
-        feed(detail::lower_sigma(prev_cased, s + i + k, n - i - k));
-      } else if (p & uni::kHasLower) {
-        uint32_t out[3];
-        int m = uni::lower_full(cp, out);
-        for (int j = 0; j < m; ++j) feed(out[j]);
+      if (word) {
+        // Hot path: a run of ASCII word characters is copied (lower-cased) in one go.
+        size_t j = i;
+        while (j < n && s[j] < 0x80 && (kFlags.f[s[j]] & uni::kAsciiWord)) ++j;
+        if (j > i) {
+          if (split && tok_len > 0 && tok_script != uni::Script::Other) flush();
+          tok_script = uni::Script::Other;
+          size_t old = buf.size();
+          buf.resize(old + (j - i));
+          char* dst = &buf[old];
+          for (size_t k = i; k < j; ++k)
+            dst[k - i] = static_cast<char>((lower && (kFlags.f[s[k]] & uni::kAsciiUpper)) ? s[k] + 32 : s[k]);
+          tok_len += static_cast<int>(j - i);
+          i = j;
+          if (i < n && s[i] >= 0x80) continue;  // the word may go on with non-ASCII letters
+        }
+        if (tok_len) flush();
+        ++i;  // an ASCII non-word character (or the run's end)
+        while (i < n && s[i] < 0x80 && !(kFlags.f[s[i]] & uni::kAsciiWord)) ++i;
       } else {
-        feed(cp);
+        const unsigned char b = s[i++];
+        feed((lower && (kFlags.f[b] & uni::kAsciiUpper)) ? b + 32u : b);
       }
-      if (!(p & uni::kCaseIgnorable)) prev_cased = p & uni::kCased;
+      continue;
+    }
+    uint32_t cp;
+    int k = utf8_decode(s + i, n - i, &cp);
+    if (k < 0) {
+      if (!cfg.replace_errors) throw Utf8Error(i, s[i]);
+      cp = 0xFFFD;
+      k = -k;
+    }
+    if (!lower) {
+      feed(cp);
+    } else if (cp == 0x3A3) {
+      feed(detail::lower_sigma(s, i, n, k));
+    } else if (uni::props(cp) & uni::kHasLower) {
+      uint32_t out[3];
+      int m = uni::lower_full(cp, out);
+      for (int j = 0; j < m; ++j) feed(out[j]);
+    } else {
+      feed(cp);
     }
     i += static_cast<size_t>(k);
   }

@@ -1,0 +1,108 @@
+"""Small shared helpers: scikit-learn style parameters, atomic files, progress bars."""
+from __future__ import annotations
+
+import inspect
+import os
+import tempfile
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, Optional
+
+
+class ParamsMixin:
+    """``get_params``/``set_params`` read from ``__init__``'s signature, as scikit-learn's
+    ``BaseEstimator`` does, so estimators work with ``clone``, ``Pipeline`` and
+    ``GridSearchCV`` without scikit-learn being a dependency."""
+
+    @classmethod
+    def _param_names(cls) -> list:
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values()
+                      if p.name != "self" and p.kind != p.VAR_KEYWORD)
+
+    def get_params(self, deep: bool = True) -> Dict[str, Any]:
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> "ParamsMixin":
+        valid = self._param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"Invalid parameter {key!r} for estimator {type(self).__name__}. "
+                                 f"Valid parameters are: {valid!r}.")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        sig = inspect.signature(type(self).__init__)
+        parts = []
+        for name in self._param_names():
+            value = getattr(self, name)
+            default = sig.parameters[name].default
+            if value is not default and not _equal(value, default):
+                parts.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+@contextmanager
+def atomic_write(path: "os.PathLike[str] | str", mode: str = "w", encoding: Optional[str] = "utf-8") -> Iterator[Any]:
+    """Write to a temporary file beside ``path`` and rename it over ``path`` only when the
+    block finishes, so an interrupted write never leaves a broken or half-written file."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=directory)
+    try:
+        with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def progress_bar(enabled: bool, **kwargs: Any) -> Any:
+    """A tqdm bar when ``enabled`` and tqdm is installed, else a silent stand-in."""
+    if enabled:
+        try:
+            from tqdm.auto import tqdm
+
+            return tqdm(**kwargs)
+        except ImportError:
+            pass
+    return _NoBar()
+
+
+class _NoBar:
+    n = 0
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "_NoBar":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
+
+
+def resolve_threads(num_threads: Optional[int]) -> int:
+    if num_threads is None:
+        return -1
+    if not isinstance(num_threads, (int,)) or isinstance(num_threads, bool):
+        raise TypeError(f"num_threads must be an int, not {type(num_threads).__name__}")
+    if num_threads == 0 or num_threads < -1:
+        raise ValueError(f"num_threads must be -1 (all cores) or a positive int, not {num_threads}")
+    return num_threads
