@@ -267,12 +267,16 @@ bool LineReader::next(std::vector<std::string_view>& lines) {
   bool eof = false;
   // Read until the buffer holds at least one newline (or the file ends).
   for (;;) {
+    // Never ask for (and zero-fill) much more than the rest of the file.
+    size_t want = chunk_;
+    if (total_ > done_ && total_ - done_ + 1 < want) want = static_cast<size_t>(total_ - done_ + 1);
+    if (want < 4096) want = 4096;
     size_t old = buf_.size();
-    buf_.resize(old + chunk_);
-    size_t got = std::fread(&buf_[old], 1, chunk_, f_);
+    buf_.resize(old + want);
+    size_t got = std::fread(&buf_[old], 1, want, f_);
     buf_.resize(old + got);
     done_ += got;
-    if (got < chunk_) {
+    if (got < want) {
       if (std::ferror(f_)) throw std::runtime_error("read error");
       eof = true;
       break;

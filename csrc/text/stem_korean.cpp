@@ -1,15 +1,22 @@
-// A light, dictionary-free Korean stemmer. Rules, applied to the word's trailing
-// Hangul syllables, each only when at least one syllable remains:
-//  1. Verb and adjective endings (어미), longest first: -습니다, -ㅂ니다 (fused into the
-//     last syllable: 합니다 -> 하), -니다, -세요, -어서, -지만, -면서, -고, -다, ... Past
-//     tense -었/-았/-였 and fused ㅆ (했 -> 하, 됐 -> 되, 왔 -> 오, 였 -> 이) and the
-//     honorific -시 are removed after the ending.
-//  2. Otherwise particles (조사), longest first, respecting the vowel/consonant rule
-//     (은/을/과/이/으로 after a final consonant, 는/를/와/가/로 after a vowel), then the
-//     plural -들.
-//  3. A derivational -하/-되 (also fused 한/할/함/해, 된/될/됨/돼) is removed when a
-//     noun of two or more syllables precedes it: 사용합니다 -> 사용, but 합니다 -> 하.
-// Non-Hangul words are returned unchanged. The word is never emptied.
+// A light, dictionary-free Korean stemmer. It looks only at the word's trailing Hangul
+// syllables and keeps at least one syllable:
+//  1. Suffix: the longest match among verb/adjective endings (어미: -습니다, -ㅂ니다 fused
+//     into the last syllable as in 합니다 -> 하, -는, -고, -지만, -어서, -나요, copula
+//     -입니다/-인가요, ...) and particles (조사: -에서, -으로, -은/-는, -을/-를, -이/-가, ...,
+//     each respecting the vowel/consonant rule: 은/을/과/이/으로 after a final consonant,
+//     는/를/와/가/로 after a vowel). After a one-syllable stem, a one-syllable ending needs
+//     a verb-like stem (있고, 하는; 참고, 화면 stay) and 가 is never a particle (추가);
+//     -기 needs two syllables before it (보기, 크기 stay). On a tie the particle wins.
+//  2. After an ending: a fused past tense ㅆ is undone (했 -> 하, 됐 -> 되, 왔 -> 오,
+//     였 -> 이; 있/없 are left alone), a bare 었/았/였 and the honorific 시 are dropped, and
+//     -운 restores a ㅂ stem (새로운 -> 새롭).
+//  3. After a particle: the plural 들 and the suffix 적 (일반적 -> 일반) go when two
+//     syllables remain.
+//  4. A derivational 하/되 (also fused 한/할/함/해, 된/될/됨/돼) after a noun of two or
+//     more syllables is removed (사용합니다 -> 사용); after one syllable, or alone, it is
+//     normalised to the verb 하/되 (대한 -> 대하, 할 -> 하).
+// A few frequent irregular forms are listed (아닌 -> 아니, 만듭니다 -> 만들).
+// Common adverbs and conjunctions (또는, 또한, 거의, ...) are left whole.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -55,70 +62,120 @@ bool ends(const U32& w, const U32& s) {
   return s.size() < w.size() && w.compare(w.size() - s.size(), s.size(), s) == 0;
 }
 
+enum After { kAny, kConsonant, kVowel, kVowelOrL, kVerbStem };
 struct Rule {
   U32 suffix;
-  int after;  // 0: any, 1: after a final consonant, 2: after a vowel, 3: after vowel or ㄹ
+  After after;
 };
 
-std::vector<Rule> rules(std::initializer_list<std::pair<const char*, int>> l) {
+std::vector<Rule> rules(std::initializer_list<std::pair<const char*, After>> l) {
   std::vector<Rule> r;
   for (auto& p : l) r.push_back({u(p.first), p.second});
-  // longest first
   std::stable_sort(r.begin(), r.end(),
                    [](const Rule& a, const Rule& b) { return a.suffix.size() > b.suffix.size(); });
   return r;
 }
 
-bool allowed(char32_t prev, int after) {
-  if (after == 0) return true;
+bool is_verb_stem_end(char32_t c) {
+  // 하 되 있 없 않 같 이 주 보: common stem-final syllables before -지 / -기
+  static const U32 set = u("하되있없않같이주보");
+  return set.find(c) != U32::npos;
+}
+
+bool allowed(char32_t prev, After after) {
   if (!syl(prev)) return false;
   int j = jong(prev);
-  if (after == 1) return j != 0;
-  if (after == 2) return j == 0;
-  return j == 0 || j == kJongL;
+  switch (after) {
+    case kAny: return true;
+    case kConsonant: return j != 0;
+    case kVowel: return j == 0;
+    case kVowelOrL: return j == 0 || j == kJongL;
+    case kVerbStem: return is_verb_stem_end(prev);
+  }
+  return false;
 }
 
 const std::vector<Rule>& endings() {
   static const std::vector<Rule> r = rules({
-      {"습니다", 0}, {"습니까", 0}, {"읍니다", 0}, {"니다", 0},   {"니까", 0},   {"십시오", 0},
-      {"으십시오", 0}, {"세요", 0}, {"으세요", 0}, {"시오", 0},   {"어요", 0},   {"아요", 0},
-      {"에요", 0},   {"예요", 0},   {"는데", 0},   {"은데", 0},   {"지만", 0},   {"면서", 0},
-      {"으면서", 0}, {"도록", 0},   {"어서", 0},   {"아서", 0},   {"어야", 0},   {"아야", 0},
-      {"어도", 0},   {"아도", 0},   {"으면", 0},   {"으며", 0},   {"으니", 0},   {"므로", 0},
-      {"으므로", 0}, {"거나", 0},   {"려면", 0},   {"으려면", 0}, {"려고", 0},   {"으려고", 0},
-      {"다", 0},     {"고", 0},     {"며", 0},     {"면", 0},     {"서", 0},     {"지", 0},
-      {"게", 0},     {"는", 0},     {"은", 1},     {"을", 1},     {"기", 0},     {"던", 0},
-      {"었다", 0},   {"았다", 0},   {"였다", 0},
+      {"습니다", kAny},   {"습니까", kAny},   {"읍니다", kAny},   {"니다", kAny},
+      {"니까", kAny},     {"십시오", kAny},   {"으십시오", kAny}, {"세요", kAny},
+      {"으세요", kAny},   {"시오", kAny},     {"어요", kAny},     {"아요", kAny},
+      {"에요", kAny},     {"예요", kAny},     {"는데", kAny},     {"은데", kAny},
+      {"지만", kAny},     {"면서", kAny},     {"으면서", kAny},   {"도록", kAny},
+      {"어서", kAny},     {"아서", kAny},     {"어야", kAny},     {"아야", kAny},
+      {"어도", kAny},     {"아도", kAny},     {"으면", kAny},     {"으며", kAny},
+      {"으니", kAny},     {"므로", kAny},     {"으므로", kAny},   {"거나", kAny},
+      {"려면", kAny},     {"으려면", kAny},   {"려고", kAny},     {"으려고", kAny},
+      {"나요", kAny},     {"가요", kAny},     {"입니다", kAny},   {"입니까", kAny},
+      {"인가요", kAny},   {"인지", kAny},     {"이며", kConsonant}, {"이고", kConsonant},
+      {"었다", kAny},     {"았다", kAny},     {"였다", kAny},     {"여서", kAny},
+      {"다", kAny},       {"고", kAny},       {"며", kAny},       {"면", kAny},
+      {"서", kAny},       {"게", kAny},       {"는", kAny},       {"은", kConsonant},
+      {"을", kConsonant}, {"던", kAny},       {"여", kAny},       {"지", kVerbStem},
+      {"기", kAny},       {"인", kConsonant}, {"운", kAny},
   });
   return r;
 }
 
 const std::vector<Rule>& particles() {
   static const std::vector<Rule> r = rules({
-      {"에서부터", 0}, {"으로부터", 1}, {"로부터", 3}, {"에게서", 0}, {"에서는", 0},
-      {"에서도", 0},   {"에서의", 0},   {"에게는", 0}, {"으로는", 1}, {"으로도", 1},
-      {"으로서", 1},   {"으로써", 1},   {"로는", 3},   {"로도", 3},   {"로서", 3},
-      {"로써", 3},     {"이라고", 1},   {"라고", 2},   {"에게", 0},   {"에서", 0},
-      {"께서", 0},     {"한테", 0},     {"으로", 1},   {"로", 3},     {"부터", 0},
-      {"까지", 0},     {"마저", 0},     {"조차", 0},   {"처럼", 0},   {"보다", 0},
-      {"만큼", 0},     {"이나", 1},     {"이랑", 1},   {"과는", 1},   {"와는", 2},
-      {"에는", 0},     {"에도", 0},     {"에의", 0},   {"이며", 1},   {"이고", 1},
-      {"이다", 1},     {"입니다", 1},   {"은", 1},     {"는", 2},     {"이", 1},
-      {"가", 2},       {"을", 1},       {"를", 2},     {"에", 0},     {"의", 0},
-      {"도", 0},       {"만", 0},       {"와", 2},     {"과", 1},     {"나", 2},
-      {"랑", 2},       {"요", 0},
+      {"에서부터", kAny},     {"으로부터", kConsonant}, {"로부터", kVowelOrL}, {"에게서", kAny},
+      {"에서는", kAny},       {"에서도", kAny},         {"에서의", kAny},      {"에게는", kAny},
+      {"으로는", kConsonant}, {"으로도", kConsonant},   {"으로서", kConsonant}, {"으로써", kConsonant},
+      {"로는", kVowelOrL},    {"로도", kVowelOrL},      {"로서", kVowelOrL},   {"로써", kVowelOrL},
+      {"이라고", kConsonant}, {"라고", kVowel},         {"에게", kAny},        {"에서", kAny},
+      {"께서", kAny},         {"한테", kAny},           {"으로", kConsonant},  {"로", kVowelOrL},
+      {"부터", kAny},         {"까지", kAny},           {"마저", kAny},        {"조차", kAny},
+      {"처럼", kAny},         {"보다", kAny},           {"만큼", kAny},        {"이나", kConsonant},
+      {"이랑", kConsonant},   {"과는", kConsonant},     {"와는", kVowel},      {"에는", kAny},
+      {"에도", kAny},         {"에의", kAny},           {"이라는", kConsonant}, {"라는", kVowel},
+      {"은", kConsonant},     {"는", kVowel},           {"이", kConsonant},    {"가", kVowel},
+      {"을", kConsonant},     {"를", kVowel},           {"에", kAny},          {"의", kAny},
+      {"도", kAny},           {"만", kAny},             {"와", kVowel},        {"과", kConsonant},
+      {"랑", kVowel},
   });
   return r;
 }
 
+const std::vector<U32>& keep_whole() {
+  static const std::vector<U32> k = [] {
+    std::vector<U32> v;
+    for (const char* s : {"또는", "또한", "거의", "새로", "다시", "함께", "매우", "아주", "이미", "만약",
+                          "그리고", "하지만", "그러나", "따라서", "그래서", "그런데", "모든", "한",
+                          "이런", "그런", "어떤", "다른", "에서", "으로", "까지", "부터", "보다", "처럼"})
+      v.push_back(u(s));
+    return v;
+  }();
+  return k;
+}
+
+// Longest rule whose suffix ends `w` and whose condition holds; returns its length.
+// A one-syllable ending after a one-syllable stem needs a verb-like stem (있고, 하는,
+// but 참고, 화면 stay); the particle 가 needs two syllables before it (추가, 국가 stay).
+size_t best_match(const U32& w, const std::vector<Rule>& rs, bool is_particle) {
+  for (const Rule& r : rs) {
+    if (!ends(w, r.suffix)) continue;
+    size_t left = w.size() - r.suffix.size();
+    char32_t prev = w[left - 1];
+    if (!allowed(prev, r.after)) continue;
+    if (r.suffix.size() == 1 && left == 1) {
+      if (is_particle && r.suffix[0] == 0xAC00 /*가*/) continue;
+      if (!is_particle && !is_verb_stem_end(prev) && jong(prev) != kJongSS) continue;
+    }
+    if (!is_particle && r.suffix == u("기") && left < 2) continue;  // 보기, 크기 are nouns
+    return r.suffix.size();
+  }
+  return 0;
+}
+
 // Undo a fused past-tense ㅆ on the last syllable, or drop a bare 었/았/였.
-bool strip_past(U32& w) {
+void strip_past(U32& w) {
   char32_t c = w.back();
-  if (!syl(c) || jong(c) != kJongSS) return false;
+  if (!syl(c) || jong(c) != kJongSS || c == 0xC788 /*있*/ || c == 0xC5C6 /*없*/) return;
   int ch = cho(c), ju = jung(c);
   if (ch == 11 && (ju == 0 || ju == 4 || ju == 6) && w.size() > 1) {  // 았 었 였
     w.pop_back();
-    return true;
+    return;
   }
   int nj = ju;
   if (ch == 18 && ju == 1) nj = 0;  // 했 -> 하
@@ -127,57 +184,65 @@ bool strip_past(U32& w) {
   else if (ju == 14) nj = 13;       // 줬 -> 주
   else if (ju == 6) nj = 20;        // 켰 -> 키, 였 -> 이
   w.back() = make(ch, nj, 0);
-  return true;
 }
 
-// 하/되 and their fused forms, as the final syllable: returns true for a derivational verb.
+// 하/되 and their fused forms (한 할 함 해, 된 될 됨 돼).
 bool is_ha_doe(char32_t c) {
   if (!syl(c)) return false;
   int ch = cho(c), ju = jung(c), jo = jong(c);
-  bool ha = ch == 18 && (ju == 0 || ju == 1);    // 하 해 + ㄴ ㄹ ㅁ
-  bool doe = ch == 3 && (ju == 11 || ju == 10);  // 되 돼 + ㄴ ㄹ ㅁ
+  bool ha = ch == 18 && (ju == 0 || ju == 1);
+  bool doe = ch == 3 && (ju == 11 || ju == 10);
   return (ha || doe) && (jo == 0 || jo == kJongN || jo == kJongL || jo == kJongM);
 }
 
 }  // namespace
 
 void stem_korean(U32& w) {
-  if (w.size() < 2 || !syl(w.back())) return;
-  bool stripped = false;
-  // 1. endings
-  for (const Rule& r : endings()) {
-    if (ends(w, r.suffix)) {
-      char32_t prev = w[w.size() - r.suffix.size() - 1];
-      if (!syl(prev) || !allowed(prev, r.after)) continue;
-      w.resize(w.size() - r.suffix.size());
-      stripped = true;
-      break;
+  if (w.empty() || !syl(w.back())) return;
+  for (const U32& k : keep_whole())
+    if (w == k) return;
+  static const std::vector<std::pair<U32, U32>> irregular = [] {
+    std::vector<std::pair<U32, U32>> v;
+    for (auto p : std::initializer_list<std::pair<const char*, const char*>>{
+             {"아닌", "아니"}, {"아니라", "아니"}, {"가진", "가지"}, {"큰", "크"},
+             {"만든", "만들"}, {"만듭니다", "만들"}, {"만들어", "만들"}, {"만드는", "만들"}})
+      v.emplace_back(u(p.first), u(p.second));
+    return v;
+  }();
+  for (const auto& p : irregular) {
+    if (w == p.first) {
+      w = p.second;
+      return;
     }
   }
-  if (stripped) {
-    char32_t& last = w.back();
-    if (syl(last) && jong(last) == kJongB && w.size() >= 1) last = make(cho(last), jung(last), 0);
-    strip_past(w);
-    if (w.size() > 1 && w.back() == 0xC2DC) w.pop_back();  // honorific 시
-    if (w.size() > 1) strip_past(w);
-  } else {
-    // 2. particles, then plural 들
-    for (const Rule& r : particles()) {
-      if (ends(w, r.suffix)) {
-        char32_t prev = w[w.size() - r.suffix.size() - 1];
-        if (!allowed(prev, r.after)) continue;
-        w.resize(w.size() - r.suffix.size());
-        break;
+  if (w.size() >= 2) {
+    const size_t e = best_match(w, endings(), false);
+    const size_t p = best_match(w, particles(), true);
+    if (p > 0 && p >= e) {
+      w.resize(w.size() - p);
+      if (w.size() > 2 && (w.back() == 0xB4E4 /*들*/ || w.back() == 0xC801 /*적*/)) w.pop_back();
+    } else if (e > 0) {
+      const U32 ending = w.substr(w.size() - e);
+      w.resize(w.size() - e);
+      char32_t& last = w.back();
+      if ((ending == u("니다") || ending == u("니까")) && jong(last) == kJongB) {
+        last = make(cho(last), jung(last), 0);  // 합니다 -> 하
+      } else if (ending == u("운") && jong(last) == 0) {
+        last = make(cho(last), jung(last), kJongB);  // 새로운 -> 새롭
       }
+      strip_past(w);
+      if (w.size() > 1 && w.back() == 0xC2DC /*시*/) w.pop_back();
+      strip_past(w);
+      if (w.size() > 2 && w.back() == 0xC801 /*적*/ && ending == u("인")) w.pop_back();
     }
-    if (w.size() > 1 && w.back() == 0xB4E4) w.pop_back();  // 들
   }
-  // 3. derivational 하/되 after a noun of two or more syllables
+  // Derivational 하/되 after a noun of two or more syllables (사용하 -> 사용); after one
+  // syllable it stays a verb (대한 -> 대하); alone, the verb itself (할 -> 하).
   if (w.size() >= 3 && is_ha_doe(w.back())) {
     w.pop_back();
-  } else if (w.size() >= 1 && is_ha_doe(w.back())) {
+  } else if (w.size() <= 2 && is_ha_doe(w.back())) {
     char32_t c = w.back();
-    w.back() = make(cho(c), cho(c) == 18 ? 0 : 11, 0);  // 한/할/함/해 -> 하, 된/될/됨/돼 -> 되
+    w.back() = make(cho(c), cho(c) == 18 ? 0 : 11, 0);
   }
 }
 

@@ -1,0 +1,132 @@
+"""A text classifier (CountVectorizer + Naive Bayes) that saves to one file, and the
+``label<TAB>text`` file format the command line reads."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from typing import Any, Dict, List, Sequence, Tuple
+
+import numpy as np
+
+from ._base import atomic_write
+from .feature_extraction import CountVectorizer
+from .metrics import accuracy, confusion_matrix, macro_f1
+from .naive_bayes import BernoulliNB, ComplementNB, MultinomialNB
+from .text import _check_file
+
+_MODELS = {"multinomial": MultinomialNB, "bernoulli": BernoulliNB, "complement": ComplementNB}
+_FORMAT = "pyfast_nlp.text_classifier"
+_VEC_PARAMS = ("lowercase", "pattern", "min_token_len", "split_script", "ngram_range", "min_df",
+               "max_df", "max_features", "binary", "stop_words", "stemmer", "errors")
+
+
+def read_labelled(path: "os.PathLike[str] | str") -> Tuple[List[str], List[str]]:
+    """Read a ``label<TAB>text`` file (UTF-8, one document a line; blank lines skipped)."""
+    path = _check_file(path)
+    labels, texts = [], []
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as e:
+                raise ValueError(f"{path}, line {n}: invalid UTF-8 at byte offset {e.start}") from None
+            if not line.strip():
+                continue
+            if "\t" not in line:
+                raise ValueError(f"{path}, line {n}: expected 'label<TAB>text', found no tab")
+            label, text = line.split("\t", 1)
+            labels.append(label)
+            texts.append(text)
+    if not texts:
+        raise ValueError(f"{path} has no documents")
+    return labels, texts
+
+
+class TextClassifier:
+    """Bag-of-words + Naive Bayes, trained and saved as one unit.
+
+    >>> from pyfast_nlp.classify import TextClassifier
+    >>> clf = TextClassifier(alpha=1.0).fit(["good fun", "great fun", "bad plot", "dull bad"],
+    ...                                     ["pos", "pos", "neg", "neg"])
+    >>> clf.predict(["fun fun", "bad"]).tolist()
+    ['pos', 'neg']
+    """
+
+    def __init__(self, model: str = "multinomial", alpha: float = 1.0, **vectorizer_params: Any) -> None:
+        if model not in _MODELS:
+            raise ValueError(f"unknown model {model!r}; expected one of {sorted(_MODELS)}")
+        unknown = set(vectorizer_params) - set(_VEC_PARAMS) - {"num_threads"}
+        if unknown:
+            raise ValueError(f"unknown vectorizer settings: {sorted(unknown)}")
+        if callable(vectorizer_params.get("stemmer")):
+            raise ValueError("a saved classifier needs a named stemmer ('english', 'porter', 'korean')")
+        self.model = model
+        self.alpha = alpha
+        self.vectorizer = CountVectorizer(**vectorizer_params)
+        self.nb = _MODELS[model](alpha=alpha)
+
+    def fit(self, texts: Sequence[str], labels: Sequence[Any]) -> "TextClassifier":
+        X = self.vectorizer.fit_transform(texts)
+        self.nb.fit(X, np.asarray(labels))
+        return self
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        return self.nb.predict(self.vectorizer.transform(texts))
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.nb.predict_proba(self.vectorizer.transform(texts))
+
+    def evaluate(self, texts: Sequence[str], labels: Sequence[Any]) -> Dict[str, Any]:
+        """Accuracy, macro-F1 and the confusion matrix (rows: true, columns: predicted)."""
+        pred = self.predict(texts)
+        labels = np.asarray(labels)
+        cm, names = confusion_matrix(labels, pred)
+        return {"accuracy": accuracy(labels, pred), "macro_f1": macro_f1(labels, pred),
+                "confusion_matrix": cm, "labels": names.tolist(), "n": int(len(labels))}
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: "os.PathLike[str] | str") -> None:
+        """Save to one ``.npz`` file, atomically."""
+        if not hasattr(self.nb, "classes_"):
+            raise ValueError("fit the classifier before saving it")
+        params = {k: getattr(self.vectorizer, k) for k in _VEC_PARAMS}
+        if params["stop_words"] is not None and not isinstance(params["stop_words"], str):
+            params["stop_words"] = list(params["stop_words"])
+        params["ngram_range"] = list(params["ngram_range"])
+        meta = {"format": _FORMAT, "version": 1, "model": self.model, "alpha": self.alpha,
+                "vectorizer": params, "classes": self.nb.classes_.tolist()}
+        buf = io.BytesIO()
+        np.savez_compressed(buf, meta=np.array(json.dumps(meta)),
+                            terms=np.array(self.vectorizer.get_feature_names_out().tolist(), dtype=str),
+                            feature_count=self.nb.feature_count_, class_count=self.nb.class_count_)
+        with atomic_write(path, "wb") as f:
+            f.write(buf.getvalue())
+
+    @classmethod
+    def load(cls, path: "os.PathLike[str] | str") -> "TextClassifier":
+        path = _check_file(path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(str(z["meta"]))
+                terms = z["terms"].tolist()
+                fc, cc = z["feature_count"], z["class_count"]
+        except (zipfile.BadZipFile, ValueError, OSError, KeyError, EOFError) as e:
+            raise ValueError(f"{path} is not a readable pyfast_nlp model file ({type(e).__name__}: {e})") from None
+        if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+            raise ValueError(f"{path} is not a pyfast_nlp text classifier")
+        vec = dict(meta["vectorizer"])
+        vec["ngram_range"] = tuple(vec["ngram_range"])
+        self = cls(meta["model"], meta["alpha"], **vec)
+        if fc.shape != (len(meta["classes"]), len(terms)) or cc.shape != (len(meta["classes"]),):
+            raise ValueError(f"{path}: model arrays do not match the vocabulary and classes")
+        self.vectorizer._set_vocabulary(terms)
+        nb = self.nb
+        nb.classes_ = np.asarray(meta["classes"])
+        nb.n_features_in_ = len(terms)
+        nb.feature_count_ = fc.astype(np.float64)
+        nb.class_count_ = cc.astype(np.float64)
+        nb._update_feature_log_prob(float(meta["alpha"]))
+        nb._update_class_log_prior()
+        return self
