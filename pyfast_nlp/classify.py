@@ -107,8 +107,10 @@ class TextClassifier:
     @classmethod
     def load(cls, path: "os.PathLike[str] | str") -> "TextClassifier":
         path = _check_file(path)
+        with open(path, "rb") as f:
+            raw = f.read()
         try:
-            with np.load(path, allow_pickle=False) as z:
+            with np.load(io.BytesIO(raw), allow_pickle=False) as z:
                 meta = json.loads(str(z["meta"]))
                 terms = z["terms"].tolist()
                 fc, cc = z["feature_count"], z["class_count"]

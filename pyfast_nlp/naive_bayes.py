@@ -195,7 +195,8 @@ class _BaseDiscreteNB(ParamsMixin):
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class of each row of ``X``."""
-        return self.classes_[np.argmax(self._jll(X), axis=1)]
+        jll = self._jll(X)
+        return self.classes_[np.argmax(jll, axis=1)]
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
         jll = self._jll(X)

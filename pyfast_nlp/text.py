@@ -118,12 +118,14 @@ class Tokenizer:
         state["_cfg"] = None
         return state
 
-    def _prep(self, text: Text) -> Text:
+    def _prep(self, text: Text, index: Optional[int] = None) -> Text:
         if isinstance(text, str):
             return unicodedata.normalize("NFC", text) if self.normalize else text
         if isinstance(text, (bytes, bytearray, memoryview)):
             return bytes(text)
-        raise TypeError(f"text must be str or bytes, not {type(text).__name__}")
+        where = "text" if index is None else f"texts must be str or bytes; item {index}"
+        raise TypeError(f"{where} must be str or bytes, not {type(text).__name__}" if index is None
+                        else f"{where} is {type(text).__name__}")
 
     def _post(self, tokens: List[str]) -> List[str]:
         if callable(self.stemmer):
@@ -140,7 +142,10 @@ class Tokenizer:
         """Tokens of each text, computed in parallel."""
         if isinstance(texts, (str, bytes)):
             raise TypeError("tokenize_batch expects a list of texts, not a single string")
-        docs = [self._prep(t) for t in texts]
+        if self.normalize:
+            docs = [self._prep(t, i) for i, t in enumerate(texts)]
+        else:  # the kernel takes str and bytes as they are and names a bad item itself
+            docs = texts if isinstance(texts, list) else list(texts)
         threads = self.num_threads if num_threads is None else resolve_threads(num_threads)
         out = _core.tokenize_many(self.cfg, docs, threads)
         return [self._post(t) for t in out] if callable(self.stemmer) else out

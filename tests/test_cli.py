@@ -1,0 +1,76 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from pyfast_nlp.cli import main
+
+TRAIN = [("pos", "a great fun film with great acting"), ("pos", "fun and moving, a great story"),
+         ("neg", "boring plot and bad acting"), ("neg", "a bad, dull and boring film"),
+         ("pos", "moving story, great fun"), ("neg", "dull plot, bad film")]
+
+
+@pytest.fixture()
+def tsv(tmp_path):
+    p = tmp_path / "train.tsv"
+    p.write_text("".join(f"{y}\t{x}\n" for y, x in TRAIN), encoding="utf-8")
+    return p
+
+
+def test_demo_runs_on_the_shipped_corpus(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "Euclidean distance 1.4142" in out
+    assert "-> NLP" in out
+    acc = float(out.split("accuracy ")[1].split()[0])
+    assert acc > 0.4  # 7 plays: chance is about 0.19
+
+
+def test_classify_train_evaluate_predict(tsv, tmp_path, capsys):
+    model = tmp_path / "m.npz"
+    assert main(["classify", "train", str(tsv), "--model", str(model), "--stemmer", "english"]) == 0
+    assert main(["classify", "evaluate", str(tsv), "--model", str(model), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert res["accuracy"] == 1.0 and res["macro_f1"] == 1.0
+    assert res["confusion_matrix"] == [[3, 0], [0, 3]] and res["labels"] == ["neg", "pos"]
+    plain = tmp_path / "new.txt"
+    plain.write_text("great fun\nboring and dull\n", encoding="utf-8")
+    assert main(["classify", "predict", str(plain), "--model", str(model)]) == 0
+    assert capsys.readouterr().out.split() == ["pos", "neg"]
+    assert main(["classify", "evaluate", str(tsv), "--model", str(model)]) == 0
+    assert "accuracy: 1.0000" in capsys.readouterr().out
+
+
+def test_classify_bad_files(tsv, tmp_path, capsys):
+    model = tmp_path / "m.npz"
+    main(["classify", "train", str(tsv), "--model", str(model)])
+    data = model.read_bytes()
+    model.write_bytes(data[: len(data) // 2])  # truncated
+    assert main(["classify", "evaluate", str(tsv), "--model", str(model)]) == 2
+    assert "not a readable pyfast_nlp model" in capsys.readouterr().err
+    bad = tmp_path / "bad.tsv"
+    bad.write_bytes(b"pos\tgood\nno tab on this line\n")
+    assert main(["classify", "train", str(bad), "--model", str(model)]) == 2
+    assert "line 2" in capsys.readouterr().err
+    bad.write_bytes(b"pos\tgood \xff\n")
+    assert main(["classify", "train", str(bad), "--model", str(model)]) == 2
+    assert "invalid UTF-8" in capsys.readouterr().err
+    assert main(["classify", "evaluate", str(tmp_path / "none.tsv"), "--model", str(model)]) == 2
+
+
+def test_tokenize_vocab_info(tmp_path, capsys):
+    p = tmp_path / "t.txt"
+    p.write_text("Hello World\nRunning dogs\n", encoding="utf-8")
+    assert main(["tokenize", str(p), "--stemmer", "english"]) == 0
+    assert capsys.readouterr().out == "hello world\nrun dog\n"
+    assert main(["vocab", str(p), "--out", str(tmp_path / "v.json")]) == 0
+    assert "saved 5 tokens" in capsys.readouterr().out
+    assert json.loads((tmp_path / "v.json").read_text())["tokens"][0] == "<unk>"
+    assert main(["info"]) == 0
+    assert "simd" in json.loads(capsys.readouterr().out)
+
+
+def test_console_script_entry_point():
+    r = subprocess.run([sys.executable, "-m", "pyfast_nlp.cli", "info"], capture_output=True, text=True)
+    assert r.returncode == 0 and '"openmp"' in r.stdout

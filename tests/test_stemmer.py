@@ -1,0 +1,68 @@
+import re
+
+import pytest
+
+from pyfast_nlp import Stemmer, Tokenizer
+
+# Output of the published algorithms (snowballstem.org English; Porter 1980 paper examples).
+ENGLISH = {
+    "consign": "consign", "consigned": "consign", "consigning": "consign",
+    "consignment": "consign", "generously": "generous", "knightly": "knight",
+    "skies": "sky", "dying": "die", "news": "news", "proceed": "proceed",
+    "exceeding": "exceed", "innings": "inning", "cries": "cri", "ties": "tie",
+    "happily": "happili", "relational": "relat", "universal": "universal",
+    "emergency": "emergenc", "added": "add", "hopping": "hop", "pasted": "paste",
+    "sayings": "say", "dog's": "dog", "ab": "ab", "café": "café",
+}
+PORTER = {
+    "caresses": "caress", "ponies": "poni", "ties": "ti", "caress": "caress", "cats": "cat",
+    "feed": "feed", "agreed": "agre", "plastered": "plaster", "motoring": "motor",
+    "sing": "sing", "conflated": "conflat", "troubled": "troubl", "sized": "size",
+    "hopping": "hop", "falling": "fall", "filing": "file", "happy": "happi",
+    "relational": "relat", "conditional": "condit", "rational": "ration",
+    "generalization": "gener", "electrical": "electr", "adjustment": "adjust",
+    "controlling": "control", "rolling": "roll",
+}
+KOREAN = {
+    "합니다": "하", "했다": "하", "사용합니다": "사용", "이미지를": "이미지",
+    "시스템에서": "시스템", "있습니다": "있", "새로운": "새롭", "추가": "추가",
+    "학교에서는": "학교", "사용자들이": "사용자", "일반적으로": "일반", "됩니다": "되",
+    "선택하면": "선택", "열었다": "열", "책을": "책", "GIMP": "GIMP", "화면": "화면",
+}
+
+
+@pytest.mark.parametrize("lang,table", [("english", ENGLISH), ("porter", PORTER), ("korean", KOREAN)])
+def test_known_stems(lang, table):
+    st = Stemmer(lang)
+    words = list(table)
+    assert [st.stem(w) for w in words] == [table[w] for w in words]
+    assert st.stem_batch(words) == [table[w] for w in words]
+
+
+@pytest.mark.parametrize("lang", ["english", "porter"])
+def test_identical_to_pystemmer_on_a_real_vocabulary(lang, corpus_lines):
+    Snowball = pytest.importorskip("Stemmer")
+    words = sorted(set(re.findall(r"[a-z']+", "\n".join(corpus_lines).lower())))
+    assert len(words) > 10000
+    ours = Stemmer(lang).stem_batch(words)
+    theirs = Snowball.Stemmer(lang).stemWords(words)
+    diff = [(w, a, b) for w, a, b in zip(words, ours, theirs) if a != b]
+    assert diff == []
+
+
+def test_parallel_batch_equals_serial(corpus_lines):
+    words = Tokenizer().tokenize(" ".join(corpus_lines[:5000]))
+    st = Stemmer("english", num_threads=2)
+    assert st.stem_batch(words) == [st.stem(w) for w in words]
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="unknown stemmer"):
+        Stemmer("klingon")
+    with pytest.raises(TypeError):
+        Stemmer().stem(3)
+    with pytest.raises(TypeError, match="not a single string"):
+        Stemmer().stem_batch("word")
+    with pytest.raises(TypeError):
+        Stemmer().stem_batch(["ok", None])
+    assert Stemmer("korean").stem("") == ""
