@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -71,6 +72,12 @@ def test_tokenize_vocab_info(tmp_path, capsys):
     assert "simd" in json.loads(capsys.readouterr().out)
 
 
-def test_console_script_entry_point():
-    r = subprocess.run([sys.executable, "-m", "pyfast_nlp.cli", "info"], capture_output=True, text=True)
+def test_console_script_entry_point(tmp_path):
+    exe = os.path.join(os.path.dirname(sys.executable), "pyfast-nlp")
+    if not os.path.exists(exe):
+        pytest.skip("the pyfast-nlp console script is not installed (running from a source tree)")
+    r = subprocess.run([exe, "info"], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0 and '"openmp"' in r.stdout
+    r = subprocess.run([exe, "classify", "evaluate", "missing.tsv", "--model", "m.npz"],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 2 and "no such file" in r.stderr
