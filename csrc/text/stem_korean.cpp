@@ -10,8 +10,9 @@
 //  2. After an ending: a fused past tense ㅆ is undone (했 -> 하, 됐 -> 되, 왔 -> 오,
 //     였 -> 이; 있/없 are left alone), a bare 었/았/였 and the honorific 시 are dropped, and
 //     -운 restores a ㅂ stem (새로운 -> 새롭).
-//  3. After a particle: the plural 들 and the suffix 적 (일반적 -> 일반) go when two
-//     syllables remain.
+//  3. Noun suffixes go when two syllables remain: plural 들, 적 (일반적 -> 일반), 성
+//     (가능성 -> 가능), 화 (활성화 -> 활성), and after a particle the nominaliser 기
+//     (그리기를 -> 그리).
 //  4. A derivational 하/되 (also fused 한/할/함/해, 된/될/됨/돼) after a noun of two or
 //     more syllables is removed (사용합니다 -> 사용); after one syllable, or alone, it is
 //     normalised to the verb 하/되 (대한 -> 대하, 할 -> 하).
@@ -76,10 +77,19 @@ std::vector<Rule> rules(std::initializer_list<std::pair<const char*, After>> l) 
   return r;
 }
 
+// 하/되 and their fused forms (한 할 함 해, 된 될 됨 돼).
+bool is_ha_doe(char32_t c) {
+  if (!syl(c)) return false;
+  int ch = cho(c), ju = jung(c), jo = jong(c);
+  bool ha = ch == 18 && (ju == 0 || ju == 1);
+  bool doe = ch == 3 && (ju == 11 || ju == 10);
+  return (ha || doe) && (jo == 0 || jo == kJongN || jo == kJongL || jo == kJongM);
+}
+
 bool is_verb_stem_end(char32_t c) {
-  // 하 되 있 없 않 같 이 주 보: common stem-final syllables before -지 / -기
-  static const U32 set = u("하되있없않같이주보");
-  return set.find(c) != U32::npos;
+  // 하 되 있 없 않 같 주 보 (and fused 한/된/할/될): common stem-final syllables
+  static const U32 set = u("하되있없않같주보");
+  return set.find(c) != U32::npos || is_ha_doe(c);
 }
 
 bool allowed(char32_t prev, After after) {
@@ -107,6 +117,7 @@ const std::vector<Rule>& endings() {
       {"으니", kAny},     {"므로", kAny},     {"으므로", kAny},   {"거나", kAny},
       {"려면", kAny},     {"으려면", kAny},   {"려고", kAny},     {"으려고", kAny},
       {"나요", kAny},     {"가요", kAny},     {"입니다", kAny},   {"입니까", kAny},
+      {"다면", kAny},     {"이다", kConsonant}, {"어", kVerbStem},
       {"인가요", kAny},   {"인지", kAny},     {"이며", kConsonant}, {"이고", kConsonant},
       {"었다", kAny},     {"았다", kAny},     {"였다", kAny},     {"여서", kAny},
       {"다", kAny},       {"고", kAny},       {"며", kAny},       {"면", kAny},
@@ -186,15 +197,6 @@ void strip_past(U32& w) {
   w.back() = make(ch, nj, 0);
 }
 
-// 하/되 and their fused forms (한 할 함 해, 된 될 됨 돼).
-bool is_ha_doe(char32_t c) {
-  if (!syl(c)) return false;
-  int ch = cho(c), ju = jung(c), jo = jong(c);
-  bool ha = ch == 18 && (ju == 0 || ju == 1);
-  bool doe = ch == 3 && (ju == 11 || ju == 10);
-  return (ha || doe) && (jo == 0 || jo == kJongN || jo == kJongL || jo == kJongM);
-}
-
 }  // namespace
 
 void stem_korean(U32& w) {
@@ -220,7 +222,7 @@ void stem_korean(U32& w) {
     const size_t p = best_match(w, particles(), true);
     if (p > 0 && p >= e) {
       w.resize(w.size() - p);
-      if (w.size() > 2 && (w.back() == 0xB4E4 /*들*/ || w.back() == 0xC801 /*적*/)) w.pop_back();
+      if (w.size() > 2 && w.back() == 0xAE30 /*기*/) w.pop_back();  // 그리기를 -> 그리
     } else if (e > 0) {
       const U32 ending = w.substr(w.size() - e);
       w.resize(w.size() - e);
@@ -233,9 +235,11 @@ void stem_korean(U32& w) {
       strip_past(w);
       if (w.size() > 1 && w.back() == 0xC2DC /*시*/) w.pop_back();
       strip_past(w);
-      if (w.size() > 2 && w.back() == 0xC801 /*적*/ && ending == u("인")) w.pop_back();
     }
   }
+  // Noun suffixes (plural 들, 적, 성, 화) when two syllables remain: 일반적 -> 일반.
+  static const U32 suffixes = u("들적성화");
+  if (w.size() > 2 && suffixes.find(w.back()) != U32::npos) w.pop_back();
   // Derivational 하/되 after a noun of two or more syllables (사용하 -> 사용); after one
   // syllable it stays a verb (대한 -> 대하); alone, the verb itself (할 -> 하).
   if (w.size() >= 3 && is_ha_doe(w.back())) {

@@ -1,0 +1,195 @@
+"""Text front end: pyfast_nlp against scikit-learn and PyStemmer, side by side.
+
+Checks that outputs agree before timing anything, then alternates peer and project runs
+and reports medians and ratios:
+  - CountVectorizer.fit_transform on 20 Newsgroups (train+test, 27 MB) and Shakespeare
+    (5 MB, one document a line): MB/s with 1 and 2 threads, and peak memory;
+  - English (Snowball) stemming of every 20 Newsgroups token: tokens/s;
+  - MultinomialNB fit + predict on the same CSR matrices;
+  - MultinomialNB accuracy on the 20 Newsgroups test split (default settings).
+
+    python bench/bench_text.py [--reps 5] [--write]     (--write updates bench/RESULTS.md)
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHARED = os.path.join(HERE, "..", "..", "shared", "data")
+
+
+def load_tsv(name):
+    labels, texts = [], []
+    with open(os.path.join(SHARED, name), encoding="utf-8") as f:
+        for line in f:
+            y, x = line.rstrip("\n").split("\t", 1)
+            labels.append(y)
+            texts.append(x)
+    return labels, texts
+
+
+def load_corpus(which):
+    if which == "20news":
+        _, a = load_tsv("20newsgroups-train.tsv")
+        _, b = load_tsv("20newsgroups-test.tsv")
+        return a + b
+    with open(os.path.join(SHARED, "shakespeare.txt"), encoding="utf-8") as f:
+        return [line for line in f.read().split("\n") if line.strip()]
+
+
+def timed(fn, reps):
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return ts
+
+
+def peak_memory(which, impl, threads):
+    """Peak RSS increase (MB) of one fit_transform, in a fresh process."""
+    code = f"""
+import resource, sys
+sys.path.insert(0, {HERE!r})
+from bench_text import load_corpus
+docs = load_corpus({which!r})
+import numpy, scipy.sparse
+if {impl!r} == 'sklearn':
+    from sklearn.feature_extraction.text import CountVectorizer; cv = CountVectorizer()
+else:
+    from pyfast_nlp import CountVectorizer; cv = CountVectorizer(num_threads={threads})
+import gc; gc.collect()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+X = cv.fit_transform(docs)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print((after - before) / 1024)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
+def machine():
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    import pyfast_nlp
+
+    info = pyfast_nlp.build_info()
+    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"pyfast_nlp {info['version']} ({info['compiler']}, OpenMP {info['openmp']}, SIMD {info['simd']})")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--write", action="store_true")
+    a = ap.parse_args()
+    if not os.path.isdir(SHARED):
+        sys.exit(f"shared data not found at {SHARED}")
+    import numpy as np
+    import Stemmer as PyStemmer
+    import sklearn
+    from sklearn.feature_extraction.text import CountVectorizer as SkCV
+    from sklearn.naive_bayes import MultinomialNB as SkNB
+
+    import pyfast_nlp
+    from pyfast_nlp import CountVectorizer, MultinomialNB, Stemmer, Tokenizer
+
+    rows = []
+    print(f"machine: {machine()}\nscikit-learn {sklearn.__version__}, PyStemmer {PyStemmer.__version__ if hasattr(PyStemmer, '__version__') else ''}")
+
+    # ---------------------------------------------------------------- CountVectorizer
+    for which in ("20news", "shakespeare"):
+        docs = load_corpus(which)
+        mb = sum(len(d.encode("utf-8")) for d in docs) / 1e6
+        ours, theirs = CountVectorizer(), SkCV()
+        A, B = ours.fit_transform(docs), theirs.fit_transform(docs)
+        assert ours.vocabulary_ == theirs.vocabulary_ and (A != B).nnz == 0, "outputs differ"
+        times = {"sklearn": [], "pyfast_nlp 1 thread": [], "pyfast_nlp 2 threads": []}
+        for _ in range(a.reps):  # alternate peer and project
+            times["sklearn"] += timed(lambda: SkCV().fit_transform(docs), 1)
+            times["pyfast_nlp 1 thread"] += timed(lambda: CountVectorizer(num_threads=1).fit_transform(docs), 1)
+            times["pyfast_nlp 2 threads"] += timed(lambda: CountVectorizer(num_threads=2).fit_transform(docs), 1)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        mem = {"sklearn": peak_memory(which, "sklearn", 1), "pyfast_nlp 1 thread": peak_memory(which, "pyfast", 1),
+               "pyfast_nlp 2 threads": peak_memory(which, "pyfast", 2)}
+        for k in times:
+            rows.append((f"CountVectorizer.fit_transform, {which} ({mb:.1f} MB, {len(docs):,} docs)", k,
+                         f"{med[k]:.3f} s", f"{mb / med[k]:.1f} MB/s", f"{med['sklearn'] / med[k]:.1f}x",
+                         f"{mem[k]:.0f} MB"))
+            print(rows[-1])
+
+    # ---------------------------------------------------------------- stemming
+    docs = load_corpus("20news")
+    tokens = [t for toks in Tokenizer().tokenize_batch(docs) for t in toks]
+    ps = PyStemmer.Stemmer("english")
+    assert Stemmer("english").stem_batch(tokens) == ps.stemWords(tokens), "stems differ"
+    times = {"PyStemmer": [], "pyfast_nlp 1 thread": [], "pyfast_nlp 2 threads": []}
+    s1, s2 = Stemmer("english", num_threads=1), Stemmer("english", num_threads=2)
+    for _ in range(a.reps):
+        times["PyStemmer"] += timed(lambda: ps.stemWords(tokens), 1)
+        times["pyfast_nlp 1 thread"] += timed(lambda: s1.stem_batch(tokens), 1)
+        times["pyfast_nlp 2 threads"] += timed(lambda: s2.stem_batch(tokens), 1)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    for k in times:
+        rows.append((f"English stemming, {len(tokens):,} 20news tokens", k, f"{med[k]:.3f} s",
+                     f"{len(tokens) / med[k] / 1e6:.2f} M tokens/s", f"{med['PyStemmer'] / med[k]:.1f}x", ""))
+        print(rows[-1])
+
+    # ---------------------------------------------------------------- Naive Bayes
+    ytr, xtr = load_tsv("20newsgroups-train.tsv")
+    yte, xte = load_tsv("20newsgroups-test.tsv")
+    cv = CountVectorizer()
+    Xtr, Xte = cv.fit_transform(xtr), cv.transform(xte)
+    ours_nb, sk_nb = MultinomialNB().fit(Xtr, ytr), SkNB().fit(Xtr, ytr)
+    assert np.abs(ours_nb.predict_proba(Xte) - sk_nb.predict_proba(Xte)).max() < 1e-9
+    acc_ours = float(np.mean(ours_nb.predict(Xte) == np.array(yte)))
+    skcv = SkCV()
+    acc_sk = float(np.mean(SkNB().fit(skcv.fit_transform(xtr), ytr).predict(skcv.transform(xte)) == np.array(yte)))
+    times = {"sklearn": [], "pyfast_nlp": []}
+    for _ in range(a.reps):
+        times["sklearn"] += timed(lambda: SkNB().fit(Xtr, ytr).predict(Xte), 1)
+        times["pyfast_nlp"] += timed(lambda: MultinomialNB().fit(Xtr, ytr).predict(Xte), 1)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    for k in times:
+        rows.append(("MultinomialNB fit + predict, 20news CSR", k, f"{med[k]:.3f} s", "",
+                     f"{med['sklearn'] / med[k]:.1f}x", ""))
+        print(rows[-1])
+    acc_line = (f"MultinomialNB (alpha=1) on the 20 Newsgroups test split, default CountVectorizer: "
+                f"pyfast_nlp {acc_ours:.4f}, scikit-learn {acc_sk:.4f} ({len(yte):,} documents)")
+    print(acc_line)
+
+    table = ["| task | implementation | median time | throughput | speed-up vs peer | peak memory (RSS increase) |",
+             "|---|---|---|---|---|---|"] + ["| " + " | ".join(r) + " |" for r in rows]
+    text = "\n".join(table)
+    print(text)
+    if a.write:
+        path = os.path.join(HERE, "RESULTS.md")
+        old = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
+        start, end = "<!-- bench_text start -->", "<!-- bench_text end -->"
+        block = (f"{start}\n## Text front end (`python bench/bench_text.py --reps {a.reps}`)\n\n"
+                 f"Run on {time.strftime('%Y-%m-%d')}: {machine()}; scikit-learn {sklearn.__version__}. "
+                 f"Medians of {a.reps} alternating runs; outputs checked equal before timing.\n\n"
+                 f"{text}\n\n{acc_line}\n{end}")
+        if start in old:
+            new = old[:old.index(start)] + block + old[old.index(end) + len(end):]
+        else:
+            new = (old or "# Benchmark results\n") + "\n" + block + "\n"
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(new)
+        print("wrote", path)
+
+
+if __name__ == "__main__":
+    main()
