@@ -375,22 +375,16 @@ PYBIND11_MODULE(_core, m) {
   m.def("stem_many", [](const std::string& kind, const py::sequence& words, int threads) {
     StemmerKind k = stemmer_of(kind);
     Docs d = docs_of(words);
-    std::vector<std::string> out(d.views.size());
+    StemmedBatch sb;
     {
       py::gil_scoped_release nogil;
-      int t = resolve_threads(threads, d.views.size(), 1 << 14);
-      FirstError err;
-#pragma omp parallel num_threads(t)
-      {
-        std::u32string work;
-#pragma omp for schedule(static)
-        for (long i = 0; i < static_cast<long>(d.views.size()); ++i)
-          err.run([&] { stem(k, d.views[i], out[i], work); });
-      }
-      err.rethrow();
+      sb = stem_many(k, d.views, threads);
     }
-    py::list res(out.size());
-    for (size_t i = 0; i < out.size(); ++i) res[i] = to_str(out[i].data(), out[i].size());
+    std::vector<py::str> stems;
+    stems.reserve(sb.stems.size());
+    for (auto& s : sb.stems) stems.push_back(to_str(s.data(), s.size()));
+    py::list res(sb.index.size());
+    for (size_t i = 0; i < sb.index.size(); ++i) res[i] = stems[sb.index[i]];
     return res;
   });
 

@@ -10,6 +10,21 @@
 
 namespace pfn {
 
+// The first min(n, 8) bytes at p as a little-endian word, zero above: built from at most
+// two overlapping loads, never reading outside [p, p + n) and never through a byte loop
+// (a byte-wise copy to the stack and an 8-byte reload stalls store forwarding).
+inline uint64_t load_upto8(const char* p, size_t n) {
+  auto ld = [](const char* q, size_t k) {
+    uint64_t v = 0;
+    std::memcpy(&v, q, k);  // constant k: one load
+    return v;
+  };
+  if (n >= 8) return ld(p, 8);
+  if (n >= 4) return ld(p, 4) | (ld(p + n - 4, 4) << (8 * (n - 4)));
+  if (n >= 2) return ld(p, 2) | (ld(p + n - 2, 2) << (8 * (n - 2)));
+  return n ? static_cast<unsigned char>(p[0]) : 0;
+}
+
 inline uint64_t hash_bytes(const char* p, size_t n) {
   const uint64_t m = 0x9E3779B97F4A7C15ull;
   uint64_t h = 0xA0761D6478BD642Full ^ (n * m);
@@ -21,11 +36,7 @@ inline uint64_t hash_bytes(const char* p, size_t n) {
     p += 8;
     n -= 8;
   }
-  if (n) {
-    uint64_t v = 0;
-    std::memcpy(&v, p, n);
-    h = (h ^ v) * m;
-  }
+  if (n) h = (h ^ load_upto8(p, n)) * m;
   h ^= h >> 32;
   h *= 0xD6E8FEB86659FD93ull;
   h ^= h >> 32;
@@ -48,8 +59,12 @@ class StringIdMap {
     return std::string_view(arena_.data() + offsets_[id], offsets_[id + 1] - offsets_[id]);
   }
 
-  int32_t find(std::string_view k) const {
-    uint64_t h = hash_bytes(k.data(), k.size());
+  static uint64_t hash(std::string_view k) { return hash_bytes(k.data(), k.size()); }
+
+  int32_t find(std::string_view k) const { return find(k, hash(k)); }
+  int32_t insert(std::string_view k) { return insert(k, hash(k)); }
+
+  int32_t find(std::string_view k, uint64_t h) const {
     uint32_t tag = static_cast<uint32_t>(h >> 32);
     Padded pk(k);
     for (size_t i = h & mask_;; i = (i + 1) & mask_) {
@@ -59,9 +74,8 @@ class StringIdMap {
     }
   }
 
-  // Returns the id of `k`, adding it if new.
-  int32_t insert(std::string_view k) {
-    uint64_t h = hash_bytes(k.data(), k.size());
+  // Returns the id of `k` (whose hash is `h`), adding it if new.
+  int32_t insert(std::string_view k, uint64_t h) {
     uint32_t tag = static_cast<uint32_t>(h >> 32);
     Padded pk(k);
     size_t i = h & mask_;
@@ -82,7 +96,7 @@ class StringIdMap {
     }
     arena_.append(k.data(), k.size());
     offsets_.push_back(arena_.size());
-    if (size() * 2 > slots_.size()) rehash(slots_.size() * 2);
+    if (size() * 10 > slots_.size() * 7) rehash(slots_.size() * 2);  // load <= 0.7
     return id;
   }
 
@@ -104,7 +118,10 @@ class StringIdMap {
   struct Padded {
     uint64_t w[2] = {0, 0};
     explicit Padded(std::string_view k) {
-      if (k.size() <= kInline) std::memcpy(w, k.data(), k.size());
+      const size_t n = k.size();
+      if (n > kInline) return;
+      w[0] = load_upto8(k.data(), n);
+      if (n > 8) w[1] = load_upto8(k.data() + 8, n - 8);
     }
   };
 

@@ -57,6 +57,8 @@ struct RowShard {
   std::vector<int64_t> cnt;
 };
 
+// Counts the terms of docs[b, e) into `out`, one row per document. `lookup(term)` gives
+// a term's id, or -1 to skip it.
 template <class Lookup>
 void count_rows(const AnalyzerConfig& cfg, const std::vector<std::string_view>& docs, size_t b,
                 size_t e, Lookup&& lookup, RowShard& out) {
@@ -66,33 +68,31 @@ void count_rows(const AnalyzerConfig& cfg, const std::vector<std::string_view>& 
     int64_t pos;   // entry index of the id in that row
   };
   std::vector<Seen> seen;
-  out.row_nnz.reserve(e - b);
-  size_t row_start = 0;
-  uint32_t cur = 0;
-  size_t last_doc = b;
   out.row_nnz.assign(e - b, 0);
-  analyze_range(an, docs, b, e, 0, [&](size_t d, std::string_view t) {
-    int32_t id = lookup(t);
-    if (id < 0) return;
-    if (d != last_doc || cur == 0) {
-      if (cur != 0) out.row_nnz[last_doc - b] = static_cast<int64_t>(out.ids.size() - row_start);
-      row_start = out.ids.size();
-      last_doc = d;
-      cur = static_cast<uint32_t>(d - b + 1);
+  for (size_t d = b; d < e; ++d) {
+    const uint32_t cur = static_cast<uint32_t>(d - b + 1);
+    const size_t row_start = out.ids.size();
+    try {
+      an.analyze(docs[d], [&](std::string_view t) {
+        const int32_t id = lookup(t);
+        if (id < 0) return;
+        if (static_cast<size_t>(id) >= seen.size())
+          seen.resize(std::max<size_t>(id + 1, seen.size() * 2), Seen{0, 0});
+        Seen& sn = seen[id];
+        if (sn.row == cur) {
+          ++out.cnt[sn.pos];
+        } else {
+          sn.row = cur;
+          sn.pos = static_cast<int64_t>(out.ids.size());
+          out.ids.push_back(id);
+          out.cnt.push_back(1);
+        }
+      });
+    } catch (const Utf8Error& err) {
+      throw DocumentError(d, err);
     }
-    if (static_cast<size_t>(id) >= seen.size())
-      seen.resize(std::max<size_t>(id + 1, seen.size() * 2), Seen{0, 0});
-    Seen& sn = seen[id];
-    if (sn.row == cur) {
-      ++out.cnt[sn.pos];
-    } else {
-      sn.row = cur;
-      sn.pos = static_cast<int64_t>(out.ids.size());
-      out.ids.push_back(id);
-      out.cnt.push_back(1);
-    }
-  });
-  if (cur != 0) out.row_nnz[last_doc - b] = static_cast<int64_t>(out.ids.size() - row_start);
+    out.row_nnz[d - b] = static_cast<int64_t>(out.ids.size() - row_start);
+  }
 }
 
 // Lays shards out as one CSR, mapping ids through remap[shard] and sorting each row.

@@ -118,8 +118,15 @@ void for_each_token(const TokenizerConfig& cfg, std::string_view text, std::stri
       if (word) {
         // Hot path: a run of ASCII word characters is copied (lower-cased) in one go.
         size_t j = i;
-        while (j < n && s[j] < 0x80 && (kFlags.f[s[j]] & uni::kAsciiWord)) ++j;
-        if (j > i) {
+        uint8_t seen = 0;
+        while (j < n && s[j] < 0x80 && (kFlags.f[s[j]] & uni::kAsciiWord)) seen |= kFlags.f[s[j++]];
+        if (j > i && tok_len == 0 && (j == n || s[j] < 0x80) && !(lower && (seen & uni::kAsciiUpper))) {
+          // A whole token that needs no change: hand out a view of the input, no copy.
+          if (j - i >= static_cast<size_t>(cfg.min_token_len))
+            emit(std::string_view(reinterpret_cast<const char*>(s + i), j - i));
+          tok_script = uni::Script::Other;
+          i = j;
+        } else if (j > i) {
           if (split && tok_len > 0 && tok_script != uni::Script::Other) flush();
           tok_script = uni::Script::Other;
           size_t old = buf.size();
