@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <functional>
@@ -59,6 +60,14 @@ Docs docs_of(const py::sequence& seq) {
 }
 
 py::str to_str(const char* p, size_t n) {
+  bool ascii = true;
+  for (size_t i = 0; i < n; ++i) ascii &= static_cast<unsigned char>(p[i]) < 0x80;
+  if (ascii) {  // the common case: no decoding needed
+    PyObject* o = PyUnicode_New(static_cast<Py_ssize_t>(n), 127);
+    if (!o) throw py::error_already_set();
+    std::memcpy(PyUnicode_1BYTE_DATA(o), p, n);
+    return py::reinterpret_steal<py::str>(o);
+  }
   PyObject* o = PyUnicode_DecodeUTF8(p, static_cast<Py_ssize_t>(n), "strict");
   if (!o) throw py::error_already_set();
   return py::reinterpret_steal<py::str>(o);
@@ -121,6 +130,15 @@ py::array_t<T> to_numpy(std::vector<T>&& v) {
   auto* heap = new std::vector<T>(std::move(v));
   py::capsule owner(heap, [](void* p) { delete static_cast<std::vector<T>*>(p); });
   return py::array_t<T>(static_cast<py::ssize_t>(heap->size()), heap->data(), owner);
+}
+
+template <class T>
+py::array_t<T> to_numpy(Buffer<T>&& b) {
+  const size_t n = b.size();
+  if (n == 0) return py::array_t<T>(0);
+  T* p = b.release();
+  py::capsule owner(p, [](void* q) { delete[] static_cast<T*>(q); });
+  return py::array_t<T>(static_cast<py::ssize_t>(n), p, owner);
 }
 
 py::tuple csr_to_py(Csr&& m) {
@@ -314,11 +332,22 @@ PYBIND11_MODULE(_core, m) {
       py::gil_scoped_release nogil;
       dt = doc_term_fit(cfg, d.views, threads);
     }
+    // The terms, and the term -> column dict sharing the same str objects.
     py::list terms(dt.terms.size());
-    for (size_t i = 0; i < dt.terms.size(); ++i) terms[i] = to_str(dt.terms[i].data(), dt.terms[i].size());
+    py::dict index;
+    for (size_t i = 0; i < dt.terms.size(); ++i) {
+      py::str t = to_str(dt.terms[i].data(), dt.terms[i].size());
+      PyObject* col = PyLong_FromSsize_t(static_cast<Py_ssize_t>(i));
+      if (!col || PyDict_SetItem(index.ptr(), t.ptr(), col) < 0) {
+        Py_XDECREF(col);
+        throw py::error_already_set();
+      }
+      Py_DECREF(col);
+      terms[i] = std::move(t);
+    }
     dt.terms.clear();
     dt.terms.shrink_to_fit();
-    return py::make_tuple(terms, csr_to_py(std::move(dt.matrix)));
+    return py::make_tuple(terms, index, csr_to_py(std::move(dt.matrix)));
   });
 
   py::class_<PyVocabulary, std::shared_ptr<PyVocabulary>>(m, "StringIndex")

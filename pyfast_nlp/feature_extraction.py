@@ -170,14 +170,14 @@ class CountVectorizer(ParamsMixin):
             self.fixed_vocabulary_ = True
             return self._transform_docs(docs, cfg)
         self.fixed_vocabulary_ = False
-        terms, (indptr, indices, data) = _core.doc_term_fit(cfg, docs, threads)
+        terms, index, (indptr, indices, data) = _core.doc_term_fit(cfg, docs, threads)
         if not terms:
             raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
         X = _csr(data, indices, indptr, (len(docs), len(terms)))
         if self.binary:
             X.data.fill(1)
-        X, terms = self._limit_features(X, terms, len(docs))
-        self._set_vocabulary(terms)
+        X, kept = self._limit_features(X, terms, len(docs))
+        self._set_vocabulary(kept, index if kept is terms else None)
         return X.astype(self.dtype, copy=False)
 
     def _limit_features(self, X: sp.csr_matrix, terms: List[str], n_doc: int):
@@ -204,10 +204,10 @@ class CountVectorizer(ParamsMixin):
             raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
         return _select_columns(X, mask), [terms[i] for i in kept]
 
-    def _set_vocabulary(self, terms: List[str]) -> None:
+    def _set_vocabulary(self, terms: List[str], index: Optional[Dict[str, int]] = None) -> None:
         self._terms = list(terms)
         self._index = None
-        self.vocabulary_: Dict[str, int] = dict(zip(self._terms, range(len(self._terms))))
+        self.vocabulary_: Dict[str, int] = index if index is not None else dict(zip(self._terms, range(len(self._terms))))
 
     def _transform_docs(self, docs: List[Any], cfg: "_core.AnalyzerConfig") -> sp.csr_matrix:
         if self._index is None:

@@ -57,20 +57,25 @@ struct RowShard {
   std::vector<int64_t> cnt;
 };
 
+// Per-thread scratch of count_rows: where each id sits in the current row.
+struct Seen {
+  uint32_t row;  // document index + 1 that pos refers to
+  int64_t pos;   // entry index of the id in that row
+};
+
 // Counts the terms of docs[b, e) into `out`, one row per document. `lookup(term)` gives
 // a term's id, or -1 to skip it.
 template <class Lookup>
 void count_rows(const AnalyzerConfig& cfg, const std::vector<std::string_view>& docs, size_t b,
-                size_t e, Lookup&& lookup, RowShard& out) {
+                size_t e, Lookup&& lookup, std::vector<Seen>& seen, RowShard& out) {
   Analyzer an(cfg);
-  struct Seen {
-    uint32_t row;  // row (+1) that pos refers to
-    int64_t pos;   // entry index of the id in that row
-  };
-  std::vector<Seen> seen;
   out.row_nnz.assign(e - b, 0);
+  size_t bytes = 0;
+  for (size_t d = b; d < e; ++d) bytes += docs[d].size();
+  out.ids.reserve(bytes / 8 + 16);  // about one distinct term per 8-10 bytes of text
+  out.cnt.reserve(bytes / 8 + 16);
   for (size_t d = b; d < e; ++d) {
-    const uint32_t cur = static_cast<uint32_t>(d - b + 1);
+    const uint32_t cur = static_cast<uint32_t>(d + 1);
     const size_t row_start = out.ids.size();
     try {
       an.analyze(docs[d], [&](std::string_view t) {
@@ -95,9 +100,27 @@ void count_rows(const AnalyzerConfig& cfg, const std::vector<std::string_view>& 
   }
 }
 
+// Documents are counted in chunks that threads take dynamically (a stalled core does not
+// hold the others up); each thread keeps one vocabulary map across its chunks.
+struct Chunks {
+  std::vector<size_t> bounds;  // chunk c is docs[bounds[c], bounds[c+1])
+  std::vector<int> owner;      // thread that counted chunk c
+  std::vector<RowShard> rows;
+};
+
+Chunks make_chunks(const std::vector<std::string_view>& docs, int threads) {
+  Chunks c;
+  size_t bytes = total_bytes(docs);
+  int n = threads == 1 ? 1 : static_cast<int>(std::min<size_t>(threads * 16, bytes / (256 << 10) + threads));
+  c.bounds = split_by_bytes(docs, n);
+  c.owner.assign(n, 0);
+  c.rows.resize(n);
+  return c;
+}
+
 // Lays shards out as one CSR, mapping ids through remap[shard] and sorting each row.
 Csr assemble(std::vector<RowShard>& shards, const std::vector<std::vector<int32_t>>* remap,
-             size_t n_docs, int threads) {
+             const std::vector<int>& owner, size_t n_docs, int threads) {
   Csr m;
   m.indptr.assign(n_docs + 1, 0);
   size_t r = 0;
@@ -110,13 +133,14 @@ Csr assemble(std::vector<RowShard>& shards, const std::vector<std::vector<int32_
       ++r;
     }
   }
-  m.indices.resize(static_cast<size_t>(m.indptr[n_docs]));
-  m.data.resize(m.indices.size());
+  m.indices = Buffer<int32_t>(static_cast<size_t>(m.indptr[n_docs]));
+  m.data = Buffer<int64_t>(m.indices.size());
   FirstError err;
-#pragma omp parallel for num_threads(threads) schedule(static, 1)
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
   for (long s = 0; s < static_cast<long>(shards.size()); ++s) {
     err.run([&] {
       RowShard& sh = shards[s];
+      const std::vector<int32_t>* rm = remap ? &(*remap)[owner[s]] : nullptr;
       // Sort each row by column: pack (column, entry) in one 64-bit key.
       std::vector<uint64_t> row;
       size_t src = 0;
@@ -125,7 +149,7 @@ Csr assemble(std::vector<RowShard>& shards, const std::vector<std::vector<int32_
         row.clear();
         for (size_t j = 0; j < k; ++j) {
           int32_t id = sh.ids[src + j];
-          uint32_t col = static_cast<uint32_t>(remap ? (*remap)[s][id] : id);
+          uint32_t col = static_cast<uint32_t>(rm ? (*rm)[id] : id);
           row.push_back((static_cast<uint64_t>(col) << 32) | static_cast<uint32_t>(j));
         }
         std::sort(row.begin(), row.end());
@@ -307,20 +331,29 @@ bool LineReader::next(std::vector<std::string_view>& lines) {
 DocTerm doc_term_fit(const AnalyzerConfig& cfg, const std::vector<std::string_view>& docs,
                      int num_threads) {
   int threads = resolve_threads(num_threads, total_bytes(docs));
-  auto bounds = split_by_bytes(docs, threads);
-  std::vector<RowShard> rows(threads);
-  std::vector<StringIdMap> maps(threads);
+  Chunks ch = make_chunks(docs, threads);
+  const long n_chunks = static_cast<long>(ch.rows.size());
+  std::vector<StringIdMap> maps;
+  for (int t = 0; t < threads; ++t)  // sized for roughly the vocabulary of a share of the text
+    maps.emplace_back(total_bytes(docs) / threads / 256 + 1024);
   FirstError err;
-#pragma omp parallel for num_threads(threads) schedule(static, 1)
-  for (int t = 0; t < threads; ++t) {
-    err.run([&] {
-      StringIdMap& m = maps[t];
-      size_t bytes = 0;
-      for (size_t d = bounds[t]; d < bounds[t + 1]; ++d) bytes += docs[d].size();
-      m = StringIdMap(bytes / 256 + 1024);  // roughly the vocabulary of that much text
-      count_rows(cfg, docs, bounds[t], bounds[t + 1],
-                 [&](std::string_view s) { return m.insert(s); }, rows[t]);
-    });
+#pragma omp parallel num_threads(threads)
+  {
+#ifdef _OPENMP
+    const int t = omp_get_thread_num();
+#else
+    const int t = 0;
+#endif
+    std::vector<Seen> seen;
+    StringIdMap& m = maps[t];
+#pragma omp for schedule(dynamic, 1)
+    for (long c = 0; c < n_chunks; ++c) {
+      err.run([&] {
+        ch.owner[c] = t;
+        count_rows(cfg, docs, ch.bounds[c], ch.bounds[c + 1],
+                   [&](std::string_view s) { return m.insert(s); }, seen, ch.rows[c]);
+      });
+    }
   }
   err.rethrow();
 
@@ -347,7 +380,7 @@ DocTerm doc_term_fit(const AnalyzerConfig& cfg, const std::vector<std::string_vi
   DocTerm out;
   out.terms.reserve(order.size());
   for (int32_t id : order) out.terms.emplace_back(all.key(id));
-  out.matrix = assemble(rows, &remap, docs.size(), threads);
+  out.matrix = assemble(ch.rows, &remap, ch.owner, docs.size(), threads);
   return out;
 }
 
@@ -355,22 +388,26 @@ Csr doc_term_transform(const AnalyzerConfig& cfg, const std::vector<std::string_
                        const StringIdMap& vocab, const std::vector<int32_t>& col,
                        int num_threads) {
   int threads = resolve_threads(num_threads, total_bytes(docs));
-  auto bounds = split_by_bytes(docs, threads);
-  std::vector<RowShard> rows(threads);
+  Chunks ch = make_chunks(docs, threads);
+  const long n_chunks = static_cast<long>(ch.rows.size());
   FirstError err;
-#pragma omp parallel for num_threads(threads) schedule(static, 1)
-  for (int t = 0; t < threads; ++t) {
-    err.run([&] {
-      count_rows(cfg, docs, bounds[t], bounds[t + 1],
-                 [&](std::string_view s) {
-                   int32_t id = vocab.find(s);
-                   return id < 0 ? -1 : col[id];
-                 },
-                 rows[t]);
-    });
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<Seen> seen;
+#pragma omp for schedule(dynamic, 1)
+    for (long c = 0; c < n_chunks; ++c) {
+      err.run([&] {
+        count_rows(cfg, docs, ch.bounds[c], ch.bounds[c + 1],
+                   [&](std::string_view s) {
+                     int32_t id = vocab.find(s);
+                     return id < 0 ? -1 : col[id];
+                   },
+                   seen, ch.rows[c]);
+      });
+    }
   }
   err.rethrow();
-  return assemble(rows, nullptr, docs.size(), threads);
+  return assemble(ch.rows, nullptr, ch.owner, docs.size(), threads);
 }
 
 }  // namespace pfn

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/buffer.h"
 #include "text/analyzer.h"
 
 namespace pfn {
@@ -76,8 +77,8 @@ class LineReader {
 // Compressed sparse rows with int64 counts.
 struct Csr {
   std::vector<int64_t> indptr;
-  std::vector<int32_t> indices;
-  std::vector<int64_t> data;
+  Buffer<int32_t> indices;
+  Buffer<int64_t> data;
 };
 
 // Bag-of-words fit: terms sorted by code point (as Python sorts str) and the
