@@ -60,7 +60,7 @@ struct RowShard {
 // Per-thread scratch of count_rows: where each id sits in the current row.
 struct Seen {
   uint32_t row;  // document index + 1 that pos refers to
-  int64_t pos;   // entry index of the id in that row
+  uint32_t pos;  // entry index of the id, counted from the row's first entry
 };
 
 // Counts the terms of docs[b, e) into `out`, one row per document. `lookup(term)` gives
@@ -85,10 +85,10 @@ void count_rows(const AnalyzerConfig& cfg, const std::vector<std::string_view>& 
           seen.resize(std::max<size_t>(id + 1, seen.size() * 2), Seen{0, 0});
         Seen& sn = seen[id];
         if (sn.row == cur) {
-          ++out.cnt[sn.pos];
+          ++out.cnt[row_start + sn.pos];
         } else {
           sn.row = cur;
-          sn.pos = static_cast<int64_t>(out.ids.size());
+          sn.pos = static_cast<uint32_t>(out.ids.size() - row_start);
           out.ids.push_back(id);
           out.cnt.push_back(1);
         }
