@@ -185,6 +185,8 @@ class CountVectorizer(ParamsMixin):
         min_doc = self.min_df if isinstance(self.min_df, numbers.Integral) else self.min_df * n_doc
         if max_doc < min_doc:
             raise ValueError("max_df corresponds to < documents than min_df")
+        if max_doc >= n_doc and min_doc <= 1 and self.max_features is None:
+            return X, terms  # every fitted term occurs in 1..n_doc documents: nothing to prune
         dfs = np.bincount(X.indices, minlength=X.shape[1])
         mask = np.ones(len(dfs), dtype=bool)
         mask &= dfs <= max_doc

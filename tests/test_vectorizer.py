@@ -69,9 +69,11 @@ def test_identical_to_sklearn(corpus_lines, kw):
 
 
 def test_threads_do_not_change_the_result(corpus_lines):
-    a = CountVectorizer(num_threads=1, ngram_range=(1, 2)).fit_transform(corpus_lines)
-    b = CountVectorizer(num_threads=2, ngram_range=(1, 2)).fit_transform(corpus_lines)
+    cv1, cv2 = CountVectorizer(num_threads=1, ngram_range=(1, 2)), CountVectorizer(num_threads=2, ngram_range=(1, 2))
+    a, b = cv1.fit_transform(corpus_lines), cv2.fit_transform(corpus_lines)
     assert (a != b).nnz == 0
+    names = cv2.get_feature_names_out().tolist()
+    assert len(names) > 100000 and names == sorted(names)  # large vocabularies sort in parallel
 
 
 def test_stemmers_named_and_callable_agree(corpus_lines):
