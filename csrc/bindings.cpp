@@ -137,7 +137,7 @@ py::array_t<T> to_numpy(Buffer<T>&& b) {
   const size_t n = b.size();
   if (n == 0) return py::array_t<T>(0);
   T* p = b.release();
-  py::capsule owner(p, [](void* q) { delete[] static_cast<T*>(q); });
+  py::capsule owner(p, [](void* q) { free_large(q); });
   return py::array_t<T>(static_cast<py::ssize_t>(n), p, owner);
 }
 

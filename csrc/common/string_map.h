@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/buffer.h"
+
 namespace pfn {
 
 // The first min(n, 8) bytes at p as a little-endian word, zero above: built from at most
@@ -136,7 +138,7 @@ class StringIdMap {
   }
 
   void rehash(size_t cap) {
-    std::vector<Slot> old;
+    std::vector<Slot, LargeAllocator<Slot>> old;
     old.swap(slots_);
     slots_.assign(cap, Slot());
     mask_ = cap - 1;
@@ -150,7 +152,7 @@ class StringIdMap {
     }
   }
 
-  std::vector<Slot> slots_;
+  std::vector<Slot, LargeAllocator<Slot>> slots_;
   size_t mask_ = 0;
   std::string arena_;
   std::vector<uint64_t> offsets_;

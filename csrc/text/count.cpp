@@ -63,8 +63,8 @@ void sort_by_key(const StringIdMap& m, std::vector<int32_t>& ids, int threads) {
 // One thread's rows of a document-term matrix, with ids local to `lookup`.
 struct RowShard {
   std::vector<int64_t> row_nnz;
-  std::vector<int32_t> ids;
-  std::vector<int64_t> cnt;
+  std::vector<int32_t, LargeAllocator<int32_t>> ids;
+  std::vector<int64_t, LargeAllocator<int64_t>> cnt;
 };
 
 // Per-thread scratch of count_rows: where each id sits in the current row.
