@@ -62,9 +62,9 @@ void sort_by_key(const StringIdMap& m, std::vector<int32_t>& ids, int threads) {
 
 // One thread's rows of a document-term matrix, with ids local to `lookup`.
 struct RowShard {
-  std::vector<int64_t> row_nnz;
+  std::vector<uint32_t> row_nnz;  // distinct terms per document
   std::vector<int32_t, LargeAllocator<int32_t>> ids;
-  std::vector<int64_t, LargeAllocator<int64_t>> cnt;
+  std::vector<uint32_t, LargeAllocator<uint32_t>> cnt;  // a term's count in one document
 };
 
 // Per-thread scratch of count_rows: where each id sits in the current row.
@@ -106,7 +106,7 @@ void count_rows(const AnalyzerConfig& cfg, const std::vector<std::string_view>& 
     } catch (const Utf8Error& err) {
       throw DocumentError(d, err);
     }
-    out.row_nnz[d - b] = static_cast<int64_t>(out.ids.size() - row_start);
+    out.row_nnz[d - b] = static_cast<uint32_t>(out.ids.size() - row_start);
   }
 }
 
@@ -138,7 +138,7 @@ Csr assemble(std::vector<RowShard>& shards, const std::vector<std::vector<int32_
   for (size_t s = 0; s < shards.size(); ++s) {
     row0[s] = r;
     nz0[s] = static_cast<size_t>(m.indptr[r]);
-    for (int64_t k : shards[s].row_nnz) {
+    for (uint32_t k : shards[s].row_nnz) {
       m.indptr[r + 1] = m.indptr[r] + k;
       ++r;
     }
