@@ -63,8 +63,11 @@ void sort_by_key(const StringIdMap& m, std::vector<int32_t>& ids, int threads) {
 // One thread's rows of a document-term matrix, with ids local to `lookup`.
 struct RowShard {
   std::vector<uint32_t> row_nnz;  // distinct terms per document
-  std::vector<int32_t, LargeAllocator<int32_t>> ids;
-  std::vector<uint32_t, LargeAllocator<uint32_t>> cnt;  // a term's count in one document
+  struct Entry {
+    int32_t id;    // term id (local to the counting thread's map, or the column)
+    uint32_t cnt;  // its count in the document
+  };
+  std::vector<Entry, LargeAllocator<Entry>> ent;
 };
 
 // Per-thread scratch of count_rows: where each id sits in the current row.
@@ -82,11 +85,10 @@ void count_rows(const AnalyzerConfig& cfg, const std::vector<std::string_view>& 
   out.row_nnz.assign(e - b, 0);
   size_t bytes = 0;
   for (size_t d = b; d < e; ++d) bytes += docs[d].size();
-  out.ids.reserve(bytes / 8 + 16);  // about one distinct term per 8-10 bytes of text
-  out.cnt.reserve(bytes / 8 + 16);
+  out.ent.reserve(bytes / 8 + 16);  // about one distinct term per 8-10 bytes of text
   for (size_t d = b; d < e; ++d) {
     const uint32_t cur = static_cast<uint32_t>(d + 1);
-    const size_t row_start = out.ids.size();
+    const size_t row_start = out.ent.size();
     try {
       an.analyze(docs[d], [&](std::string_view t) {
         const int32_t id = lookup(t);
@@ -95,18 +97,17 @@ void count_rows(const AnalyzerConfig& cfg, const std::vector<std::string_view>& 
           seen.resize(std::max<size_t>(id + 1, seen.size() * 2), Seen{0, 0});
         Seen& sn = seen[id];
         if (sn.row == cur) {
-          ++out.cnt[row_start + sn.pos];
+          ++out.ent[row_start + sn.pos].cnt;
         } else {
           sn.row = cur;
-          sn.pos = static_cast<uint32_t>(out.ids.size() - row_start);
-          out.ids.push_back(id);
-          out.cnt.push_back(1);
+          sn.pos = static_cast<uint32_t>(out.ent.size() - row_start);
+          out.ent.push_back({id, 1});
         }
       });
     } catch (const Utf8Error& err) {
       throw DocumentError(d, err);
     }
-    out.row_nnz[d - b] = static_cast<uint32_t>(out.ids.size() - row_start);
+    out.row_nnz[d - b] = static_cast<uint32_t>(out.ent.size() - row_start);
   }
 }
 
@@ -158,7 +159,7 @@ Csr assemble(std::vector<RowShard>& shards, const std::vector<std::vector<int32_
         size_t k = static_cast<size_t>(sh.row_nnz[i]);
         row.clear();
         for (size_t j = 0; j < k; ++j) {
-          int32_t id = sh.ids[src + j];
+          int32_t id = sh.ent[src + j].id;
           uint32_t col = static_cast<uint32_t>(rm ? (*rm)[id] : id);
           row.push_back((static_cast<uint64_t>(col) << 32) | static_cast<uint32_t>(j));
         }
@@ -166,12 +167,11 @@ Csr assemble(std::vector<RowShard>& shards, const std::vector<std::vector<int32_
         size_t dst = static_cast<size_t>(m.indptr[row0[s] + i]);
         for (size_t j = 0; j < k; ++j) {
           m.indices[dst + j] = static_cast<int32_t>(row[j] >> 32);
-          m.data[dst + j] = sh.cnt[src + static_cast<uint32_t>(row[j])];
+          m.data[dst + j] = sh.ent[src + static_cast<uint32_t>(row[j])].cnt;
         }
         src += k;
       }
-      RowShard().ids.swap(sh.ids);  // free shard memory early
-      RowShard().cnt.swap(sh.cnt);
+      RowShard().ent.swap(sh.ent);  // free shard memory early
     });
   }
   err.rethrow();
