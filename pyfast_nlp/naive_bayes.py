@@ -246,7 +246,15 @@ class MultinomialNB(_BaseDiscreteNB):
 
 
 class ComplementNB(_BaseDiscreteNB):
-    """Complement Naive Bayes (Rennie et al. 2003), suited to imbalanced text classes."""
+    """Complement Naive Bayes (Rennie et al. 2003), suited to imbalanced text classes:
+    each class is scored by how unlike the *other* classes' word distribution a document is.
+
+    >>> import numpy as np
+    >>> from pyfast_nlp import ComplementNB
+    >>> X = np.array([[3, 0, 1], [2, 0, 0], [0, 4, 1], [0, 3, 0], [0, 2, 2]])
+    >>> ComplementNB().fit(X, ["a", "a", "b", "b", "b"]).predict([[1, 0, 0], [0, 1, 1]]).tolist()
+    ['a', 'b']
+    """
 
     def __init__(self, *, alpha: float = 1.0, fit_prior: bool = True, class_prior: Any = None,
                  norm: bool = False) -> None:
@@ -271,7 +279,16 @@ class ComplementNB(_BaseDiscreteNB):
 
 
 class BernoulliNB(_BaseDiscreteNB):
-    """Bernoulli Naive Bayes over binary word presence (``X > binarize``)."""
+    """Bernoulli Naive Bayes over binary word presence (``X > binarize``): absent words
+    count as evidence too.
+
+    >>> from pyfast_nlp import BernoulliNB, CountVectorizer
+    >>> cv = CountVectorizer(binary=True)
+    >>> X = cv.fit_transform(["cheap pills now", "cheap offer now", "meeting at noon", "lunch at noon"])
+    >>> nb = BernoulliNB().fit(X, ["spam", "spam", "ham", "ham"])
+    >>> nb.predict(cv.transform(["cheap pills", "noon meeting"])).tolist()
+    ['spam', 'ham']
+    """
 
     def __init__(self, *, alpha: float = 1.0, binarize: Optional[float] = 0.0, fit_prior: bool = True,
                  class_prior: Any = None) -> None:
