@@ -67,35 +67,30 @@ class StringIdMap {
   int32_t insert(std::string_view k) { return insert(k, hash(k)); }
 
   int32_t find(std::string_view k, uint64_t h) const {
-    uint32_t tag = static_cast<uint32_t>(h >> 32);
-    Padded pk(k);
+    const uint32_t tag = make_tag(h, k.size());
+    const uint64_t word = k.size() <= 8 ? load_upto8(k.data(), k.size()) : 0;
     for (size_t i = h & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (s.id < 0) return -1;
-      if (s.tag == tag && same(s, k, pk)) return s.id;
+      if (s.tag == tag && same(s, k, word)) return s.id;
     }
   }
 
   // Returns the id of `k` (whose hash is `h`), adding it if new.
   int32_t insert(std::string_view k, uint64_t h) {
-    uint32_t tag = static_cast<uint32_t>(h >> 32);
-    Padded pk(k);
+    const uint32_t tag = make_tag(h, k.size());
+    const uint64_t word = k.size() <= 8 ? load_upto8(k.data(), k.size()) : 0;
     size_t i = h & mask_;
     for (;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (s.id < 0) break;
-      if (s.tag == tag && same(s, k, pk)) return s.id;
+      if (s.tag == tag && same(s, k, word)) return s.id;
     }
     int32_t id = static_cast<int32_t>(size());
     Slot& s = slots_[i];
     s.tag = tag;
     s.id = id;
-    s.len = static_cast<uint32_t>(k.size());
-    if (k.size() <= kInline) {
-      std::memcpy(s.u.inl, k.data(), k.size());
-    } else {
-      s.u.off = arena_.size();
-    }
+    s.key = k.size() <= 8 ? word : arena_.size();
     arena_.append(k.data(), k.size());
     offsets_.push_back(arena_.size());
     if (size() * 10 > slots_.size() * 7) rehash(slots_.size() * 2);  // load <= 0.7
@@ -103,38 +98,22 @@ class StringIdMap {
   }
 
  private:
-  static constexpr size_t kInline = 16;
-  // Short keys (most words) live in the slot itself: one cache miss per lookup.
+  // 16 bytes: four slots a cache line. Keys of up to 8 bytes (most words) are stored in
+  // the slot, so a lookup touches one line; longer keys are compared in the arena.
   struct Slot {
-    uint32_t tag = 0;
-    int32_t id = -1;  // -1: empty
-    uint32_t len = 0;
-    uint32_t pad = 0;
-    union {
-      char inl[kInline];
-      uint64_t off;
-    } u{};
+    uint32_t tag = 0;  // 24 hash bits above the key length (capped at 255)
+    int32_t id = -1;   // -1: empty
+    uint64_t key = 0;  // the key's bytes, zero-padded, or its offset in the arena
   };
 
-  // A short key zero-padded to 16 bytes, so comparing it with a slot is two loads.
-  struct Padded {
-    uint64_t w[2] = {0, 0};
-    explicit Padded(std::string_view k) {
-      const size_t n = k.size();
-      if (n > kInline) return;
-      w[0] = load_upto8(k.data(), n);
-      if (n > 8) w[1] = load_upto8(k.data() + 8, n - 8);
-    }
-  };
+  static uint32_t make_tag(uint64_t h, size_t len) {
+    return (static_cast<uint32_t>(h >> 40) << 8) | static_cast<uint32_t>(len < 255 ? len : 255);
+  }
 
-  bool same(const Slot& s, std::string_view k, const Padded& pk) const {
-    if (s.len != k.size()) return false;
-    if (k.size() <= kInline) {
-      uint64_t a[2];
-      std::memcpy(a, s.u.inl, kInline);
-      return a[0] == pk.w[0] && a[1] == pk.w[1];
-    }
-    return std::memcmp(arena_.data() + s.u.off, k.data(), k.size()) == 0;
+  bool same(const Slot& s, std::string_view k, uint64_t word) const {
+    if (k.size() <= 8) return s.key == word;  // the tag already matched the length
+    return offsets_[s.id + 1] - offsets_[s.id] == k.size() &&
+           std::memcmp(arena_.data() + s.key, k.data(), k.size()) == 0;
   }
 
   void rehash(size_t cap) {
