@@ -129,16 +129,16 @@ Chunks make_chunks(const std::vector<std::string_view>& docs, int threads) {
   return c;
 }
 
-// Lays shards out as one CSR, mapping ids through remap[shard] and sorting each row.
+// Lays chunks out as one CSR, mapping ids through the map of the thread that counted
+// each chunk (remap[owner[chunk]]) and sorting each row by column.
 Csr assemble(std::vector<RowShard>& shards, const std::vector<std::vector<int32_t>>* remap,
              const std::vector<int>& owner, size_t n_docs, int threads) {
   Csr m;
   m.indptr.assign(n_docs + 1, 0);
   size_t r = 0;
-  std::vector<size_t> row0(shards.size()), nz0(shards.size());
+  std::vector<size_t> row0(shards.size());
   for (size_t s = 0; s < shards.size(); ++s) {
     row0[s] = r;
-    nz0[s] = static_cast<size_t>(m.indptr[r]);
     for (uint32_t k : shards[s].row_nnz) {
       m.indptr[r + 1] = m.indptr[r] + k;
       ++r;
@@ -175,7 +175,6 @@ Csr assemble(std::vector<RowShard>& shards, const std::vector<std::vector<int32_
     });
   }
   err.rethrow();
-  (void)nz0;
   return m;
 }
 

@@ -2,6 +2,7 @@
 // matrices (bag-of-words). Parallel over documents; each thread owns its shard.
 #pragma once
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <string_view>
