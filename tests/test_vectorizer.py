@@ -145,3 +145,23 @@ def test_output_is_csr_and_inverse_transform():
     X = cv.fit_transform(["bb aa aa", "cc"])
     assert sp.isspmatrix_csr(X) and X.dtype == np.int64
     assert [r.tolist() for r in cv.inverse_transform(X)] == [["aa", "bb"], ["cc"]]
+
+
+def test_long_documents_and_large_vocabulary(corpus_lines):
+    """Rows of thousands of terms over 2**17+ columns: the radix row sort's long path."""
+    docs = [" ".join(corpus_lines[i:i + 300]) for i in range(0, len(corpus_lines), 300)]
+    cv = CountVectorizer(ngram_range=(1, 3), num_threads=2)
+    X = cv.fit_transform(docs)
+    assert X.shape[1] > 2**17 and np.diff(X.indptr).max() > 2000
+    for i in range(len(X.indptr) - 1):
+        assert np.all(np.diff(X.indices[X.indptr[i]:X.indptr[i + 1]]) > 0)  # sorted, distinct
+    tok = Tokenizer()
+    for i in (0, len(docs) // 2, len(docs) - 1):
+        toks = tok.tokenize(docs[i])
+        ref = collections.Counter(" ".join(toks[j:j + n]) for n in (1, 2, 3) for j in range(len(toks) - n + 1))
+        row = X.getrow(i)
+        assert row.nnz == len(ref)
+        assert all(row[0, cv.vocabulary_[t]] == c for t, c in ref.items())
+    skt = pytest.importorskip("sklearn.feature_extraction.text")
+    sk = skt.CountVectorizer(ngram_range=(1, 3))
+    assert (sk.fit_transform(docs) != X).nnz == 0 and sk.vocabulary_ == cv.vocabulary_
