@@ -291,9 +291,10 @@ PYBIND11_MODULE(_core, m) {
                 throw py::value_error(path + ", line " + std::to_string(e.doc + 1) + ": " +
                                       msg.substr(msg.find(':') + 2));
               }
-              if (progress) {
+              {  // between chunks: report progress and let Ctrl-C through
                 py::gil_scoped_acquire gil;
-                (*progress)(r.bytes_done(), r.total_bytes());
+                if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+                if (progress) (*progress)(r.bytes_done(), r.total_bytes());
               }
             }
             tc = c.result();
