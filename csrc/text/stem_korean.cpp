@@ -1,19 +1,23 @@
 // A light, dictionary-free Korean stemmer. It looks only at the word's trailing Hangul
 // syllables and keeps at least one syllable:
 //  1. Suffix: the longest match among verb/adjective endings (어미: -습니다, -ㅂ니다 fused
-//     into the last syllable as in 합니다 -> 하, -는, -고, -지만, -어서, -나요, copula
-//     -입니다/-인가요, ...) and particles (조사: -에서, -으로, -은/-는, -을/-를, -이/-가, ...,
-//     each respecting the vowel/consonant rule: 은/을/과/이/으로 after a final consonant,
-//     는/를/와/가/로 after a vowel). After a one-syllable stem, a one-syllable ending needs
-//     a verb-like stem (있고, 하는; 참고, 화면 stay) and 가 is never a particle (추가);
-//     -기 needs two syllables before it (보기, 크기 stay). On a tie the particle wins.
+//     into the last syllable as in 합니다 -> 하, -는, -고, -지만, -어서, -나요, -는지, -다고,
+//     -수록, copula -입니다/-인가요, ...) and particles (조사: -에서, -으로, -은/-는, -을/-를,
+//     -이/-가, -나, ..., each respecting the vowel/consonant rule: 은/을/과/이/으로 after a
+//     final consonant, 는/를/와/가/나/로 after a vowel). After a one-syllable stem a
+//     one-syllable ending needs a verb-like stem: a common stem syllable (하 되 있 없 ...)
+//     or one closed by an obstruent (넣고, 겪지, 찾기), not by ㄴ ㄹ ㅁ ㅇ, which nouns end
+//     in (참고, 화면 stay); 가 after one syllable is never a particle (추가); -기 after a
+//     vowel needs two syllables before it (보기, 크기 stay). On a tie the particle wins.
 //  2. After an ending: a fused past tense ㅆ is undone (했 -> 하, 됐 -> 되, 왔 -> 오,
-//     였 -> 이; 있/없 are left alone), a bare 었/았/였 and the honorific 시 are dropped, and
-//     -운 restores a ㅂ stem (새로운 -> 새롭).
+//     였 -> 이; 있/없 are left alone), a bare 었/았/였 and the honorific 시 are dropped;
+//     -운 restores a ㅂ stem (새로운 -> 새롭) and -ㅕ진 a ㅣ stem (그려진 -> 그리).
 //  3. Noun suffixes go when two syllables remain: plural 들, 적 (일반적 -> 일반), 성
 //     (가능성 -> 가능), 화 (활성화 -> 활성), and after a particle the nominaliser 기
 //     (그리기를 -> 그리).
-//  4. A derivational 하/되 (also fused 한/할/함/해, 된/될/됨/돼) after a noun of two or
+//  4. A future/adnominal ㄹ fused into 키 칠 릴 꿀 is undone (일으킬 -> 일으키), and the
+//     causative 시키 after a noun goes (취소시킬 -> 취소).
+//  5. A derivational 하/되 (also fused 한/할/함/해, 된/될/됨/돼) after a noun of two or
 //     more syllables is removed (사용합니다 -> 사용); after one syllable, or alone, it is
 //     normalised to the verb 하/되 (대한 -> 대하, 할 -> 하).
 // A few frequent irregular forms are listed (아닌 -> 아니, 만듭니다 -> 만들).
@@ -63,7 +67,7 @@ bool ends(const U32& w, const U32& s) {
   return s.size() < w.size() && w.compare(w.size() - s.size(), s.size(), s) == 0;
 }
 
-enum After { kAny, kConsonant, kVowel, kVowelOrL, kVerbStem };
+enum After { kAny, kConsonant, kVowel, kVowelOrL, kVerbStem, kYeo };
 struct Rule {
   U32 suffix;
   After after;
@@ -88,7 +92,7 @@ bool is_ha_doe(char32_t c) {
 
 bool is_verb_stem_end(char32_t c) {
   // 하 되 있 없 않 같 주 보 (and fused 한/된/할/될): common stem-final syllables
-  static const U32 set = u("하되있없않같주보");
+  static const U32 set = u("하되있없않같주보쓰두");
   return set.find(c) != U32::npos || is_ha_doe(c);
 }
 
@@ -101,6 +105,7 @@ bool allowed(char32_t prev, After after) {
     case kVowel: return j == 0;
     case kVowelOrL: return j == 0 || j == kJongL;
     case kVerbStem: return is_verb_stem_end(prev);
+    case kYeo: return jung(prev) == 6;  // ㅕ: a contracted ㅣ + 어 (그려진, 고쳐진)
   }
   return false;
 }
@@ -118,6 +123,8 @@ const std::vector<Rule>& endings() {
       {"려면", kAny},     {"으려면", kAny},   {"려고", kAny},     {"으려고", kAny},
       {"나요", kAny},     {"가요", kAny},     {"입니다", kAny},   {"입니까", kAny},
       {"다면", kAny},     {"이다", kConsonant}, {"어", kVerbStem},
+      {"야", kVerbStem},  {"는지", kAny},     {"은지", kAny},     {"다고", kAny},
+      {"을수록", kAny},   {"수록", kAny},     {"진", kYeo},
       {"인가요", kAny},   {"인지", kAny},     {"이며", kConsonant}, {"이고", kConsonant},
       {"었다", kAny},     {"았다", kAny},     {"였다", kAny},     {"여서", kAny},
       {"다", kAny},       {"고", kAny},       {"며", kAny},       {"면", kAny},
@@ -143,7 +150,7 @@ const std::vector<Rule>& particles() {
       {"은", kConsonant},     {"는", kVowel},           {"이", kConsonant},    {"가", kVowel},
       {"을", kConsonant},     {"를", kVowel},           {"에", kAny},          {"의", kAny},
       {"도", kAny},           {"만", kAny},             {"와", kVowel},        {"과", kConsonant},
-      {"랑", kVowel},
+      {"랑", kVowel},         {"나", kVowel},           {"에게나", kAny},
   });
   return r;
 }
@@ -171,9 +178,13 @@ size_t best_match(const U32& w, const std::vector<Rule>& rs, bool is_particle) {
     if (!allowed(prev, r.after)) continue;
     if (r.suffix.size() == 1 && left == 1) {
       if (is_particle && r.suffix[0] == 0xAC00 /*가*/) continue;
-      if (!is_particle && !is_verb_stem_end(prev) && jong(prev) != kJongSS) continue;
+      // a verb-like stem: a common stem syllable, or one closed by an obstruent (넣고, 겪지,
+      // 찾기); nouns rarely end so, while ㄴ ㄹ ㅁ ㅇ endings are common in nouns (참고, 화면)
+      const int j = jong(prev);
+      const bool obstruent = j != 0 && j != kJongN && j != kJongL && j != kJongM && j != 21;
+      if (!is_particle && !obstruent && !is_verb_stem_end(prev)) continue;
     }
-    if (!is_particle && r.suffix == u("기") && left < 2) continue;  // 보기, 크기 are nouns
+    if (!is_particle && r.suffix == u("기") && left < 2 && jong(prev) == 0) continue;  // 보기, 크기
     return r.suffix.size();
   }
   return 0;
@@ -227,7 +238,9 @@ void stem_korean(U32& w) {
       const U32 ending = w.substr(w.size() - e);
       w.resize(w.size() - e);
       char32_t& last = w.back();
-      if ((ending == u("니다") || ending == u("니까")) && jong(last) == kJongB) {
+      if (ending == u("진")) {
+        last = make(cho(last), 20, 0);  // 그려진 -> 그리, 고쳐진 -> 고치
+      } else if ((ending == u("니다") || ending == u("니까")) && jong(last) == kJongB) {
         last = make(cho(last), jung(last), 0);  // 합니다 -> 하
       } else if (ending == u("운") && jong(last) == 0) {
         last = make(cho(last), jung(last), kJongB);  // 새로운 -> 새롭
@@ -240,6 +253,15 @@ void stem_korean(U32& w) {
   // Noun suffixes (plural 들, 적, 성, 화) when two syllables remain: 일반적 -> 일반.
   static const U32 suffixes = u("들적성화");
   if (w.size() > 2 && suffixes.find(w.back()) != U32::npos) w.pop_back();
+  // Future/adnominal ㄹ fused into a verb's last syllable (일으킬 -> 일으키, 마칠 -> 마치);
+  // only for syllables that are rarely noun endings.
+  if (w.size() >= 2) {
+    static const U32 fused_l = u("킬칠릴꿀");
+    char32_t& c = w.back();
+    if (fused_l.find(c) != U32::npos) c = make(cho(c), jung(c), 0);
+  }
+  // Causative 시키 after a noun (취소시키 -> 취소).
+  if (w.size() >= 4 && w[w.size() - 2] == 0xC2DC /*시*/ && w.back() == 0xD0A4 /*키*/) w.resize(w.size() - 2);
   // Derivational 하/되 after a noun of two or more syllables (사용하 -> 사용); after one
   // syllable it stays a verb (대한 -> 대하); alone, the verb itself (할 -> 하).
   if (w.size() >= 3 && is_ha_doe(w.back())) {
