@@ -7,8 +7,9 @@
 //     final consonant, 는/를/와/가/나/로 after a vowel). After a one-syllable stem a
 //     one-syllable ending needs a verb-like stem: a common stem syllable (하 되 있 없 ...)
 //     or one closed by an obstruent (넣고, 겪지, 찾기), not by ㄴ ㄹ ㅁ ㅇ, which nouns end
-//     in (참고, 화면 stay); 가 after one syllable is never a particle (추가); -기 after a
-//     vowel needs two syllables before it (보기, 크기 stay). On a tie the particle wins.
+//     in (참고, 화면 stay); 가/나 after one syllable are never particles (추가, 하나); -기 after a
+//     vowel needs two syllables before it (보기, 크기 stay). On a tie the particle wins,
+//     unless a past-tense ㅆ precedes it (찍혔을 is a verb).
 //  2. After an ending: a fused past tense ㅆ is undone (했 -> 하, 됐 -> 되, 왔 -> 오,
 //     였 -> 이; 있/없 are left alone), a bare 었/았/였 and the honorific 시 are dropped;
 //     -운 restores a ㅂ stem (새로운 -> 새롭) and -ㅕ진 a ㅣ stem (그려진 -> 그리).
@@ -177,7 +178,7 @@ size_t best_match(const U32& w, const std::vector<Rule>& rs, bool is_particle) {
     char32_t prev = w[left - 1];
     if (!allowed(prev, r.after)) continue;
     if (r.suffix.size() == 1 && left == 1) {
-      if (is_particle && r.suffix[0] == 0xAC00 /*가*/) continue;
+      if (is_particle && (r.suffix[0] == 0xAC00 /*가*/ || r.suffix[0] == 0xB098 /*나*/)) continue;
       // a verb-like stem: a common stem syllable, or one closed by an obstruent (넣고, 겪지,
       // 찾기); nouns rarely end so, while ㄴ ㄹ ㅁ ㅇ endings are common in nouns (참고, 화면)
       const int j = jong(prev);
@@ -228,10 +229,14 @@ void stem_korean(U32& w) {
       return;
     }
   }
+  bool noun = false;  // a particle was removed: what is left is a noun
   if (w.size() >= 2) {
     const size_t e = best_match(w, endings(), false);
     const size_t p = best_match(w, particles(), true);
-    if (p > 0 && p >= e) {
+    // On a tie the particle wins, unless a past-tense ㅆ precedes it (찍혔을 is a verb).
+    const bool past_before = p > 0 && jong(w[w.size() - p - 1]) == kJongSS;
+    if (p > 0 && (p > e || (p == e && !past_before))) {
+      noun = true;
       w.resize(w.size() - p);
       if (w.size() > 2 && w.back() == 0xAE30 /*기*/) w.pop_back();  // 그리기를 -> 그리
     } else if (e > 0) {
@@ -264,6 +269,9 @@ void stem_korean(U32& w) {
   if (w.size() >= 4 && w[w.size() - 2] == 0xC2DC /*시*/ && w.back() == 0xD0A4 /*키*/) w.resize(w.size() - 2);
   // Derivational 하/되 after a noun of two or more syllables (사용하 -> 사용); after one
   // syllable it stays a verb (대한 -> 대하); alone, the verb itself (할 -> 하).
+  // After a particle a fused-looking 한/된 is part of a noun (제한으로 -> 제한, not 제하);
+  // a bare 하/되 before 는/를... is still the verb (선택하는 -> 선택).
+  if (noun && w.size() >= 1 && syl(w.back()) && jong(w.back()) != 0) return;
   if (w.size() >= 3 && is_ha_doe(w.back())) {
     w.pop_back();
   } else if (w.size() <= 2 && is_ha_doe(w.back())) {
