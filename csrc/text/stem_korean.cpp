@@ -274,6 +274,7 @@ void stem_korean(U32& w) {
   if (noun && w.size() >= 1 && syl(w.back()) && jong(w.back()) != 0) return;
   if (w.size() >= 3 && is_ha_doe(w.back())) {
     w.pop_back();
+    if (w.size() > 2 && suffixes.find(w.back()) != U32::npos) w.pop_back();  // 활성화된 -> 활성
   } else if (w.size() <= 2 && is_ha_doe(w.back())) {
     char32_t c = w.back();
     w.back() = make(cho(c), cho(c) == 18 ? 0 : 11, 0);
