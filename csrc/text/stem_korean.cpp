@@ -1,28 +1,31 @@
 // A light, dictionary-free Korean stemmer. It looks only at the word's trailing Hangul
 // syllables and keeps at least one syllable:
 //  1. Suffix: the longest match among verb/adjective endings (어미: -습니다, -ㅂ니다 fused
-//     into the last syllable as in 합니다 -> 하, -는, -고, -지만, -어서, -나요, -는지, -다고,
-//     -수록, copula -입니다/-인가요, ...) and particles (조사: -에서, -으로, -은/-는, -을/-를,
-//     -이/-가, -나, ..., each respecting the vowel/consonant rule: 은/을/과/이/으로 after a
-//     final consonant, 는/를/와/가/나/로 after a vowel). After a one-syllable stem a
-//     one-syllable ending needs a verb-like stem: a common stem syllable (하 되 있 없 ...)
-//     or one closed by an obstruent (넣고, 겪지, 찾기), not by ㄴ ㄹ ㅁ ㅇ, which nouns end
-//     in (참고, 화면 stay); 가/나 after one syllable are never particles (추가, 하나); -기 after a
-//     vowel needs two syllables before it (보기, 크기 stay). On a tie the particle wins,
-//     unless a past-tense ㅆ precedes it (찍혔을 is a verb).
+//     into the last syllable as in 합니다 -> 하, -는, -고, -지만, -어서, -나요, -는지, -다는,
+//     -수록, -음, copula -입니다/-인가요, ...) and particles (조사: -에서, -으로, -은/-는,
+//     -을/-를, -이/-가, -나, -뿐, -만으로, ..., each respecting the vowel/consonant rule:
+//     은/을/과/이/으로 after a final consonant, 는/를/와/가/나/로 after a vowel).
+//     After a one-syllable stem a one-syllable ending needs a verb-like stem: a common stem
+//     syllable (하 되 있 없 ...) or one closed by an obstruent (넣고, 겪지, 찾기; also
+//     ㄹ before -고: 알고), not by ㄴ ㄹ ㅁ ㅇ, which nouns end in (참고, 화면 stay); after
+//     one syllable 가 나 도 로 are never particles (추가, 하나, 속도, 따로); -기 after a
+//     vowel and -인 need two syllables before them (보기, 확인 stay). On a tie the particle
+//     wins, unless a past-tense ㅆ or 하/되 precedes it (찍혔을, 선택하는 are verbs).
 //  2. After an ending: a fused past tense ㅆ is undone (했 -> 하, 됐 -> 되, 왔 -> 오,
-//     였 -> 이; 있/없 are left alone), a bare 었/았/였 and the honorific 시 are dropped;
-//     -운 restores a ㅂ stem (새로운 -> 새롭) and -ㅕ진 a ㅣ stem (그려진 -> 그리).
+//     였 -> 이; 있/없 are left alone), a bare 었/았/였, the honorific 시 and a copula 이
+//     after a noun (경우이지만 -> 경우) are dropped; -운 restores a ㅂ stem (새로운 -> 새롭)
+//     and -ㅕ진 a ㅣ stem (그려진 -> 그리).
 //  3. Noun suffixes go when two syllables remain: plural 들, 적 (일반적 -> 일반), 성
-//     (가능성 -> 가능), 화 (활성화 -> 활성), and after a particle the nominaliser 기
-//     (그리기를 -> 그리).
-//  4. A future/adnominal ㄹ fused into 키 칠 릴 꿀 is undone (일으킬 -> 일으키), and the
-//     causative 시키 after a noun goes (취소시킬 -> 취소).
+//     (가능성 -> 가능), 화 (활성화 -> 활성), 값, 형, 용 (사용자용 -> 사용자), and after a
+//     particle the nominaliser 기 (그리기를 -> 그리).
+//  4. A future/adnominal ㄹ fused into 킬 칠 릴 꿀 룰 눌 is undone (일으킬 -> 일으키); the
+//     auxiliary 있 after -어 (저장되어있 -> 저장되), the adjective suffix 스럽, the causative
+//     시키/시켜 and 가능 after a noun are removed (취소시킬 -> 취소, 사용가능 -> 사용).
 //  5. A derivational 하/되 (also fused 한/할/함/해, 된/될/됨/돼) after a noun of two or
 //     more syllables is removed (사용합니다 -> 사용); after one syllable, or alone, it is
 //     normalised to the verb 하/되 (대한 -> 대하, 할 -> 하).
-// A few frequent irregular forms are listed (아닌 -> 아니, 만듭니다 -> 만들).
-// Common adverbs and conjunctions (또는, 또한, 거의, ...) are left whole.
+// Frequent irregular forms (아닌 -> 아니, 만듭니다 -> 만들) are listed; common adverbs and
+// conjunctions (또는, 많이, 그대로, ...) and words in -없이 are left whole.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -68,7 +71,13 @@ bool ends(const U32& w, const U32& s) {
   return s.size() < w.size() && w.compare(w.size() - s.size(), s.size(), s) == 0;
 }
 
-enum After { kAny, kConsonant, kVowel, kVowelOrL, kVerbStem, kYeo };
+enum After { kAny, kConsonant, kVowel, kVowelOrL, kVerbStem, kVerbLike, kYeo };
+
+// A final consonant that nouns rarely end in (not ㄴ ㄹ ㅁ ㅇ): 넣, 겪, 찾, 그렇.
+inline bool obstruent_final(char32_t c) {
+  const int j = jong(c);
+  return j != 0 && j != kJongN && j != kJongL && j != kJongM && j != 21;
+}
 struct Rule {
   U32 suffix;
   After after;
@@ -106,6 +115,8 @@ bool allowed(char32_t prev, After after) {
     case kVowel: return j == 0;
     case kVowelOrL: return j == 0 || j == kJongL;
     case kVerbStem: return is_verb_stem_end(prev);
+    case kVerbLike:  // also 나누어, 바꾸어, 바뀌어 (stems in ㅜ/ㅟ)
+      return is_verb_stem_end(prev) || obstruent_final(prev) || jung(prev) == 13 || jung(prev) == 16;
     case kYeo: return jung(prev) == 6;  // ㅕ: a contracted ㅣ + 어 (그려진, 고쳐진)
   }
   return false;
@@ -123,15 +134,16 @@ const std::vector<Rule>& endings() {
       {"으니", kAny},     {"므로", kAny},     {"으므로", kAny},   {"거나", kAny},
       {"려면", kAny},     {"으려면", kAny},   {"려고", kAny},     {"으려고", kAny},
       {"나요", kAny},     {"가요", kAny},     {"입니다", kAny},   {"입니까", kAny},
-      {"다면", kAny},     {"이다", kConsonant}, {"어", kVerbStem},
+      {"다면", kAny},     {"이다", kConsonant}, {"어", kVerbLike},
       {"야", kVerbStem},  {"는지", kAny},     {"은지", kAny},     {"다고", kAny},
-      {"을수록", kAny},   {"수록", kAny},     {"진", kYeo},
+      {"을수록", kAny},   {"수록", kAny},     {"진", kYeo},       {"려", kVowel},
+      {"음", kVerbLike},  {"다는", kAny},     {"려는", kAny},
       {"인가요", kAny},   {"인지", kAny},     {"이며", kConsonant}, {"이고", kConsonant},
       {"었다", kAny},     {"았다", kAny},     {"였다", kAny},     {"여서", kAny},
       {"다", kAny},       {"고", kAny},       {"며", kAny},       {"면", kAny},
       {"서", kAny},       {"게", kAny},       {"는", kAny},       {"은", kConsonant},
-      {"을", kConsonant}, {"던", kAny},       {"여", kAny},       {"지", kVerbStem},
-      {"기", kAny},       {"인", kConsonant}, {"운", kAny},
+      {"을", kConsonant}, {"던", kAny},       {"여", kAny},       {"지", kVerbLike},
+      {"기", kAny},       {"인", kAny}, {"운", kAny},
   });
   return r;
 }
@@ -152,6 +164,9 @@ const std::vector<Rule>& particles() {
       {"을", kConsonant},     {"를", kVowel},           {"에", kAny},          {"의", kAny},
       {"도", kAny},           {"만", kAny},             {"와", kVowel},        {"과", kConsonant},
       {"랑", kVowel},         {"나", kVowel},           {"에게나", kAny},
+      {"뿐", kAny},           {"뿐만", kAny},           {"에서만", kAny},      {"에만", kAny},
+      {"으로만", kConsonant}, {"로만", kVowelOrL},      {"만을", kAny},        {"만이", kAny},
+      {"만으로", kAny},       {"만으로는", kAny},       {"만의", kAny},
   });
   return r;
 }
@@ -161,7 +176,9 @@ const std::vector<U32>& keep_whole() {
     std::vector<U32> v;
     for (const char* s : {"또는", "또한", "거의", "새로", "다시", "함께", "매우", "아주", "이미", "만약",
                           "그리고", "하지만", "그러나", "따라서", "그래서", "그런데", "모든", "한",
-                          "이런", "그런", "어떤", "다른", "에서", "으로", "까지", "부터", "보다", "처럼"})
+                          "이런", "그런", "어떤", "다른", "에서", "으로", "까지", "부터", "보다", "처럼",
+                          "같이", "많이", "굳이", "높이", "깊이", "길이", "넓이", "그대로", "대체로",
+                          "때때로", "때로", "스스로", "아마도", "적어도", "서로"})
       v.push_back(u(s));
     return v;
   }();
@@ -178,14 +195,17 @@ size_t best_match(const U32& w, const std::vector<Rule>& rs, bool is_particle) {
     char32_t prev = w[left - 1];
     if (!allowed(prev, r.after)) continue;
     if (r.suffix.size() == 1 && left == 1) {
-      if (is_particle && (r.suffix[0] == 0xAC00 /*가*/ || r.suffix[0] == 0xB098 /*나*/)) continue;
+      // 가 나 도 로 after one syllable are part of the noun (추가, 하나, 속도, 따로)
+      static const U32 not_after_one = u("가나도로");
+      if (is_particle && not_after_one.find(r.suffix[0]) != U32::npos) continue;
       // a verb-like stem: a common stem syllable, or one closed by an obstruent (넣고, 겪지,
       // 찾기); nouns rarely end so, while ㄴ ㄹ ㅁ ㅇ endings are common in nouns (참고, 화면)
-      const int j = jong(prev);
-      const bool obstruent = j != 0 && j != kJongN && j != kJongL && j != kJongM && j != 21;
-      if (!is_particle && !obstruent && !is_verb_stem_end(prev)) continue;
+      // ㄹ-final verbs before -고 (알고, 열고, 들고)
+      const bool l_go = r.suffix[0] == 0xACE0 /*고*/ && jong(prev) == kJongL;
+      if (!is_particle && !l_go && !obstruent_final(prev) && !is_verb_stem_end(prev)) continue;
     }
     if (!is_particle && r.suffix == u("기") && left < 2 && jong(prev) == 0) continue;  // 보기, 크기
+    if (!is_particle && r.suffix == u("인") && left < 2) continue;  // 확인, 원인 are nouns
     return r.suffix.size();
   }
   return 0;
@@ -215,6 +235,7 @@ void stem_korean(U32& w) {
   if (w.empty() || !syl(w.back())) return;
   for (const U32& k : keep_whole())
     if (w == k) return;
+  if (ends(w, u("없이"))) return;  // adverbs: 끊임없이, 관계없이
   static const std::vector<std::pair<U32, U32>> irregular = [] {
     std::vector<std::pair<U32, U32>> v;
     for (auto p : std::initializer_list<std::pair<const char*, const char*>>{
@@ -234,8 +255,9 @@ void stem_korean(U32& w) {
     const size_t e = best_match(w, endings(), false);
     const size_t p = best_match(w, particles(), true);
     // On a tie the particle wins, unless a past-tense ㅆ precedes it (찍혔을 is a verb).
-    const bool past_before = p > 0 && jong(w[w.size() - p - 1]) == kJongSS;
-    if (p > 0 && (p > e || (p == e && !past_before))) {
+    const char32_t before = p > 0 ? w[w.size() - p - 1] : 0;
+    const bool verb_before = p > 0 && (jong(before) == kJongSS || is_ha_doe(before));
+    if (p > 0 && (p > e || (p == e && !verb_before))) {
       noun = true;
       w.resize(w.size() - p);
       if (w.size() > 2 && w.back() == 0xAE30 /*기*/) w.pop_back();  // 그리기를 -> 그리
@@ -253,25 +275,34 @@ void stem_korean(U32& w) {
       strip_past(w);
       if (w.size() > 1 && w.back() == 0xC2DC /*시*/) w.pop_back();
       strip_past(w);
+      // copula 이 after a noun (경우이지만 -> 경우), not the passive/causative 이 of a
+      // verb stem closed by an obstruent or ㄹ (덧붙이, 놓이, 기울이)
+      if (w.size() > 2 && w.back() == 0xC774 /*이*/ && !obstruent_final(w[w.size() - 2]) &&
+          jong(w[w.size() - 2]) != kJongL)
+        w.pop_back();
     }
   }
   // Noun suffixes (plural 들, 적, 성, 화) when two syllables remain: 일반적 -> 일반.
-  static const U32 suffixes = u("들적성화");
+  static const U32 suffixes = u("들적성화값형용");
   if (w.size() > 2 && suffixes.find(w.back()) != U32::npos) w.pop_back();
   // Future/adnominal ㄹ fused into a verb's last syllable (일으킬 -> 일으키, 마칠 -> 마치);
   // only for syllables that are rarely noun endings.
   if (w.size() >= 2) {
-    static const U32 fused_l = u("킬칠릴꿀");
+    static const U32 fused_l = u("킬칠릴꿀룰눌");
     char32_t& c = w.back();
     if (fused_l.find(c) != U32::npos) c = make(cho(c), jung(c), 0);
   }
-  // Causative 시키 after a noun (취소시키 -> 취소).
-  if (w.size() >= 4 && w[w.size() - 2] == 0xC2DC /*시*/ && w.back() == 0xD0A4 /*키*/) w.resize(w.size() - 2);
+  // Auxiliary 있 after -어/-아 (저장되어있 -> 저장되), the adjective suffix 스럽
+  // (자연스럽 -> 자연) and the causative 시키/시켜 after a noun (취소시키 -> 취소).
+  auto ends_with = [&](const char* t) { return ends(w, u(t)); };
+  if (w.size() >= 3 && (ends_with("어있") || ends_with("아있"))) w.resize(w.size() - 2);
+  if (w.size() >= 4 && ends_with("스럽")) w.resize(w.size() - 2);
+  if (w.size() >= 4 && ends_with("가능")) w.resize(w.size() - 2);  // 사용가능 -> 사용
+  if (w.size() >= 4 && (ends_with("시키") || ends_with("시켜"))) w.resize(w.size() - 2);
   // Derivational 하/되 after a noun of two or more syllables (사용하 -> 사용); after one
   // syllable it stays a verb (대한 -> 대하); alone, the verb itself (할 -> 하).
-  // After a particle a fused-looking 한/된 is part of a noun (제한으로 -> 제한, not 제하);
-  // a bare 하/되 before 는/를... is still the verb (선택하는 -> 선택).
-  if (noun && w.size() >= 1 && syl(w.back()) && jong(w.back()) != 0) return;
+  // After a particle a fused-looking 한/된 is part of a noun (제한으로 -> 제한, not 제하).
+  if (noun && syl(w.back()) && jong(w.back()) != 0) return;
   if (w.size() >= 3 && is_ha_doe(w.back())) {
     w.pop_back();
     if (w.size() > 2 && suffixes.find(w.back()) != U32::npos) w.pop_back();  // 활성화된 -> 활성
