@@ -28,6 +28,7 @@
 // conjunctions (또는, 많이, 그대로, ...) and words in -없이 are left whole.
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 #include <vector>
 
 #include "text/stemmer.h"
@@ -47,28 +48,10 @@ inline char32_t make(int ch, int ju, int jo) {
 }
 enum { kJongN = 4, kJongL = 8, kJongM = 16, kJongB = 17, kJongSS = 20 };
 
-// UTF-8 literal -> code points (literals here are short and valid).
-U32 u(const char* s) {
-  U32 out;
-  const auto* p = reinterpret_cast<const unsigned char*>(s);
-  while (*p) {
-    char32_t c;
-    if (*p < 0x80) {
-      c = *p++;
-    } else if (*p < 0xE0) {
-      c = ((p[0] & 0x1F) << 6) | (p[1] & 0x3F);
-      p += 2;
-    } else {
-      c = ((p[0] & 0x0F) << 12) | ((p[1] & 0x3F) << 6) | (p[2] & 0x3F);
-      p += 3;
-    }
-    out.push_back(c);
-  }
-  return out;
-}
+inline U32 u(const char32_t* s) { return U32(s); }
 
-bool ends(const U32& w, const U32& s) {
-  return s.size() < w.size() && w.compare(w.size() - s.size(), s.size(), s) == 0;
+bool ends(const U32& w, std::u32string_view s) {
+  return s.size() < w.size() && std::u32string_view(w).substr(w.size() - s.size()) == s;
 }
 
 enum After { kAny, kConsonant, kVowel, kVowelOrL, kVerbStem, kVerbLike, kYeo };
@@ -83,7 +66,7 @@ struct Rule {
   After after;
 };
 
-std::vector<Rule> rules(std::initializer_list<std::pair<const char*, After>> l) {
+std::vector<Rule> rules(std::initializer_list<std::pair<const char32_t*, After>> l) {
   std::vector<Rule> r;
   for (auto& p : l) r.push_back({u(p.first), p.second});
   std::stable_sort(r.begin(), r.end(),
@@ -102,7 +85,7 @@ bool is_ha_doe(char32_t c) {
 
 bool is_verb_stem_end(char32_t c) {
   // 하 되 있 없 않 같 주 보 (and fused 한/된/할/될): common stem-final syllables
-  static const U32 set = u("하되있없않같주보쓰두");
+  static const U32 set = u(U"하되있없않같주보쓰두");
   return set.find(c) != U32::npos || is_ha_doe(c);
 }
 
@@ -124,49 +107,49 @@ bool allowed(char32_t prev, After after) {
 
 const std::vector<Rule>& endings() {
   static const std::vector<Rule> r = rules({
-      {"습니다", kAny},   {"습니까", kAny},   {"읍니다", kAny},   {"니다", kAny},
-      {"니까", kAny},     {"십시오", kAny},   {"으십시오", kAny}, {"세요", kAny},
-      {"으세요", kAny},   {"시오", kAny},     {"어요", kAny},     {"아요", kAny},
-      {"에요", kAny},     {"예요", kAny},     {"는데", kAny},     {"은데", kAny},
-      {"지만", kAny},     {"면서", kAny},     {"으면서", kAny},   {"도록", kAny},
-      {"어서", kAny},     {"아서", kAny},     {"어야", kAny},     {"아야", kAny},
-      {"어도", kAny},     {"아도", kAny},     {"으면", kAny},     {"으며", kAny},
-      {"으니", kAny},     {"므로", kAny},     {"으므로", kAny},   {"거나", kAny},
-      {"려면", kAny},     {"으려면", kAny},   {"려고", kAny},     {"으려고", kAny},
-      {"나요", kAny},     {"가요", kAny},     {"입니다", kAny},   {"입니까", kAny},
-      {"다면", kAny},     {"이다", kConsonant}, {"어", kVerbLike},
-      {"야", kVerbStem},  {"는지", kAny},     {"은지", kAny},     {"다고", kAny},
-      {"을수록", kAny},   {"수록", kAny},     {"진", kYeo},       {"려", kVowel},
-      {"음", kVerbLike},  {"다는", kAny},     {"려는", kAny},
-      {"인가요", kAny},   {"인지", kAny},     {"이며", kConsonant}, {"이고", kConsonant},
-      {"었다", kAny},     {"았다", kAny},     {"였다", kAny},     {"여서", kAny},
-      {"다", kAny},       {"고", kAny},       {"며", kAny},       {"면", kAny},
-      {"서", kAny},       {"게", kAny},       {"는", kAny},       {"은", kConsonant},
-      {"을", kConsonant}, {"던", kAny},       {"여", kAny},       {"지", kVerbLike},
-      {"기", kAny},       {"인", kAny}, {"운", kAny},
+      {U"습니다", kAny},   {U"습니까", kAny},   {U"읍니다", kAny},   {U"니다", kAny},
+      {U"니까", kAny},     {U"십시오", kAny},   {U"으십시오", kAny}, {U"세요", kAny},
+      {U"으세요", kAny},   {U"시오", kAny},     {U"어요", kAny},     {U"아요", kAny},
+      {U"에요", kAny},     {U"예요", kAny},     {U"는데", kAny},     {U"은데", kAny},
+      {U"지만", kAny},     {U"면서", kAny},     {U"으면서", kAny},   {U"도록", kAny},
+      {U"어서", kAny},     {U"아서", kAny},     {U"어야", kAny},     {U"아야", kAny},
+      {U"어도", kAny},     {U"아도", kAny},     {U"으면", kAny},     {U"으며", kAny},
+      {U"으니", kAny},     {U"므로", kAny},     {U"으므로", kAny},   {U"거나", kAny},
+      {U"려면", kAny},     {U"으려면", kAny},   {U"려고", kAny},     {U"으려고", kAny},
+      {U"나요", kAny},     {U"가요", kAny},     {U"입니다", kAny},   {U"입니까", kAny},
+      {U"다면", kAny},     {U"이다", kConsonant}, {U"어", kVerbLike},
+      {U"야", kVerbStem},  {U"는지", kAny},     {U"은지", kAny},     {U"다고", kAny},
+      {U"을수록", kAny},   {U"수록", kAny},     {U"진", kYeo},       {U"려", kVowel},
+      {U"음", kVerbLike},  {U"다는", kAny},     {U"려는", kAny},
+      {U"인가요", kAny},   {U"인지", kAny},     {U"이며", kConsonant}, {U"이고", kConsonant},
+      {U"었다", kAny},     {U"았다", kAny},     {U"였다", kAny},     {U"여서", kAny},
+      {U"다", kAny},       {U"고", kAny},       {U"며", kAny},       {U"면", kAny},
+      {U"서", kAny},       {U"게", kAny},       {U"는", kAny},       {U"은", kConsonant},
+      {U"을", kConsonant}, {U"던", kAny},       {U"여", kAny},       {U"지", kVerbLike},
+      {U"기", kAny},       {U"인", kAny}, {U"운", kAny},
   });
   return r;
 }
 
 const std::vector<Rule>& particles() {
   static const std::vector<Rule> r = rules({
-      {"에서부터", kAny},     {"으로부터", kConsonant}, {"로부터", kVowelOrL}, {"에게서", kAny},
-      {"에서는", kAny},       {"에서도", kAny},         {"에서의", kAny},      {"에게는", kAny},
-      {"으로는", kConsonant}, {"으로도", kConsonant},   {"으로서", kConsonant}, {"으로써", kConsonant},
-      {"로는", kVowelOrL},    {"로도", kVowelOrL},      {"로서", kVowelOrL},   {"로써", kVowelOrL},
-      {"이라고", kConsonant}, {"라고", kVowel},         {"에게", kAny},        {"에서", kAny},
-      {"께서", kAny},         {"한테", kAny},           {"으로", kConsonant},  {"로", kVowelOrL},
-      {"부터", kAny},         {"까지", kAny},           {"마저", kAny},        {"조차", kAny},
-      {"처럼", kAny},         {"보다", kAny},           {"만큼", kAny},        {"이나", kConsonant},
-      {"이랑", kConsonant},   {"과는", kConsonant},     {"와는", kVowel},      {"에는", kAny},
-      {"에도", kAny},         {"에의", kAny},           {"이라는", kConsonant}, {"라는", kVowel},
-      {"은", kConsonant},     {"는", kVowel},           {"이", kConsonant},    {"가", kVowel},
-      {"을", kConsonant},     {"를", kVowel},           {"에", kAny},          {"의", kAny},
-      {"도", kAny},           {"만", kAny},             {"와", kVowel},        {"과", kConsonant},
-      {"랑", kVowel},         {"나", kVowel},           {"에게나", kAny},
-      {"뿐", kAny},           {"뿐만", kAny},           {"에서만", kAny},      {"에만", kAny},
-      {"으로만", kConsonant}, {"로만", kVowelOrL},      {"만을", kAny},        {"만이", kAny},
-      {"만으로", kAny},       {"만으로는", kAny},       {"만의", kAny},
+      {U"에서부터", kAny},     {U"으로부터", kConsonant}, {U"로부터", kVowelOrL}, {U"에게서", kAny},
+      {U"에서는", kAny},       {U"에서도", kAny},         {U"에서의", kAny},      {U"에게는", kAny},
+      {U"으로는", kConsonant}, {U"으로도", kConsonant},   {U"으로서", kConsonant}, {U"으로써", kConsonant},
+      {U"로는", kVowelOrL},    {U"로도", kVowelOrL},      {U"로서", kVowelOrL},   {U"로써", kVowelOrL},
+      {U"이라고", kConsonant}, {U"라고", kVowel},         {U"에게", kAny},        {U"에서", kAny},
+      {U"께서", kAny},         {U"한테", kAny},           {U"으로", kConsonant},  {U"로", kVowelOrL},
+      {U"부터", kAny},         {U"까지", kAny},           {U"마저", kAny},        {U"조차", kAny},
+      {U"처럼", kAny},         {U"보다", kAny},           {U"만큼", kAny},        {U"이나", kConsonant},
+      {U"이랑", kConsonant},   {U"과는", kConsonant},     {U"와는", kVowel},      {U"에는", kAny},
+      {U"에도", kAny},         {U"에의", kAny},           {U"이라는", kConsonant}, {U"라는", kVowel},
+      {U"은", kConsonant},     {U"는", kVowel},           {U"이", kConsonant},    {U"가", kVowel},
+      {U"을", kConsonant},     {U"를", kVowel},           {U"에", kAny},          {U"의", kAny},
+      {U"도", kAny},           {U"만", kAny},             {U"와", kVowel},        {U"과", kConsonant},
+      {U"랑", kVowel},         {U"나", kVowel},           {U"에게나", kAny},
+      {U"뿐", kAny},           {U"뿐만", kAny},           {U"에서만", kAny},      {U"에만", kAny},
+      {U"으로만", kConsonant}, {U"로만", kVowelOrL},      {U"만을", kAny},        {U"만이", kAny},
+      {U"만으로", kAny},       {U"만으로는", kAny},       {U"만의", kAny},
   });
   return r;
 }
@@ -174,11 +157,11 @@ const std::vector<Rule>& particles() {
 const std::vector<U32>& keep_whole() {
   static const std::vector<U32> k = [] {
     std::vector<U32> v;
-    for (const char* s : {"또는", "또한", "거의", "새로", "다시", "함께", "매우", "아주", "이미", "만약",
-                          "그리고", "하지만", "그러나", "따라서", "그래서", "그런데", "모든", "한",
-                          "이런", "그런", "어떤", "다른", "에서", "으로", "까지", "부터", "보다", "처럼",
-                          "같이", "많이", "굳이", "높이", "깊이", "길이", "넓이", "그대로", "대체로",
-                          "때때로", "때로", "스스로", "아마도", "적어도", "서로"})
+    for (const char32_t* s : {U"또는", U"또한", U"거의", U"새로", U"다시", U"함께", U"매우", U"아주", U"이미", U"만약",
+                          U"그리고", U"하지만", U"그러나", U"따라서", U"그래서", U"그런데", U"모든", U"한",
+                          U"이런", U"그런", U"어떤", U"다른", U"에서", U"으로", U"까지", U"부터", U"보다", U"처럼",
+                          U"같이", U"많이", U"굳이", U"높이", U"깊이", U"길이", U"넓이", U"그대로", U"대체로",
+                          U"때때로", U"때로", U"스스로", U"아마도", U"적어도", U"서로"})
       v.push_back(u(s));
     return v;
   }();
@@ -196,7 +179,7 @@ size_t best_match(const U32& w, const std::vector<Rule>& rs, bool is_particle) {
     if (!allowed(prev, r.after)) continue;
     if (r.suffix.size() == 1 && left == 1) {
       // 가 나 도 로 after one syllable are part of the noun (추가, 하나, 속도, 따로)
-      static const U32 not_after_one = u("가나도로");
+      static const U32 not_after_one = u(U"가나도로");
       if (is_particle && not_after_one.find(r.suffix[0]) != U32::npos) continue;
       // a verb-like stem: a common stem syllable, or one closed by an obstruent (넣고, 겪지,
       // 찾기); nouns rarely end so, while ㄴ ㄹ ㅁ ㅇ endings are common in nouns (참고, 화면)
@@ -204,8 +187,8 @@ size_t best_match(const U32& w, const std::vector<Rule>& rs, bool is_particle) {
       const bool l_go = r.suffix[0] == 0xACE0 /*고*/ && jong(prev) == kJongL;
       if (!is_particle && !l_go && !obstruent_final(prev) && !is_verb_stem_end(prev)) continue;
     }
-    if (!is_particle && r.suffix == u("기") && left < 2 && jong(prev) == 0) continue;  // 보기, 크기
-    if (!is_particle && r.suffix == u("인") && left < 2) continue;  // 확인, 원인 are nouns
+    if (!is_particle && r.suffix == U"기" && left < 2 && jong(prev) == 0) continue;  // 보기, 크기
+    if (!is_particle && r.suffix == U"인" && left < 2) continue;  // 확인, 원인 are nouns
     return r.suffix.size();
   }
   return 0;
@@ -235,12 +218,12 @@ void stem_korean(U32& w) {
   if (w.empty() || !syl(w.back())) return;
   for (const U32& k : keep_whole())
     if (w == k) return;
-  if (ends(w, u("없이"))) return;  // adverbs: 끊임없이, 관계없이
+  if (ends(w, U"없이")) return;  // adverbs: 끊임없이, 관계없이
   static const std::vector<std::pair<U32, U32>> irregular = [] {
     std::vector<std::pair<U32, U32>> v;
-    for (auto p : std::initializer_list<std::pair<const char*, const char*>>{
-             {"아닌", "아니"}, {"아니라", "아니"}, {"가진", "가지"}, {"큰", "크"},
-             {"만든", "만들"}, {"만듭니다", "만들"}, {"만들어", "만들"}, {"만드는", "만들"}})
+    for (auto p : std::initializer_list<std::pair<const char32_t*, const char32_t*>>{
+             {U"아닌", U"아니"}, {U"아니라", U"아니"}, {U"가진", U"가지"}, {U"큰", U"크"},
+             {U"만든", U"만들"}, {U"만듭니다", U"만들"}, {U"만들어", U"만들"}, {U"만드는", U"만들"}})
       v.emplace_back(u(p.first), u(p.second));
     return v;
   }();
@@ -265,11 +248,11 @@ void stem_korean(U32& w) {
       const U32 ending = w.substr(w.size() - e);
       w.resize(w.size() - e);
       char32_t& last = w.back();
-      if (ending == u("진")) {
+      if (ending == U"진") {
         last = make(cho(last), 20, 0);  // 그려진 -> 그리, 고쳐진 -> 고치
-      } else if ((ending == u("니다") || ending == u("니까")) && jong(last) == kJongB) {
+      } else if ((ending == U"니다" || ending == U"니까") && jong(last) == kJongB) {
         last = make(cho(last), jung(last), 0);  // 합니다 -> 하
-      } else if (ending == u("운") && jong(last) == 0) {
+      } else if (ending == U"운" && jong(last) == 0) {
         last = make(cho(last), jung(last), kJongB);  // 새로운 -> 새롭
       }
       strip_past(w);
@@ -283,22 +266,22 @@ void stem_korean(U32& w) {
     }
   }
   // Noun suffixes (plural 들, 적, 성, 화) when two syllables remain: 일반적 -> 일반.
-  static const U32 suffixes = u("들적성화값형용");
+  static const U32 suffixes = u(U"들적성화값형용");
   if (w.size() > 2 && suffixes.find(w.back()) != U32::npos) w.pop_back();
   // Future/adnominal ㄹ fused into a verb's last syllable (일으킬 -> 일으키, 마칠 -> 마치);
   // only for syllables that are rarely noun endings.
   if (w.size() >= 2) {
-    static const U32 fused_l = u("킬칠릴꿀룰눌");
+    static const U32 fused_l = u(U"킬칠릴꿀룰눌");
     char32_t& c = w.back();
     if (fused_l.find(c) != U32::npos) c = make(cho(c), jung(c), 0);
   }
   // Auxiliary 있 after -어/-아 (저장되어있 -> 저장되), the adjective suffix 스럽
   // (자연스럽 -> 자연) and the causative 시키/시켜 after a noun (취소시키 -> 취소).
-  auto ends_with = [&](const char* t) { return ends(w, u(t)); };
-  if (w.size() >= 3 && (ends_with("어있") || ends_with("아있"))) w.resize(w.size() - 2);
-  if (w.size() >= 4 && ends_with("스럽")) w.resize(w.size() - 2);
-  if (w.size() >= 4 && ends_with("가능")) w.resize(w.size() - 2);  // 사용가능 -> 사용
-  if (w.size() >= 4 && (ends_with("시키") || ends_with("시켜"))) w.resize(w.size() - 2);
+  auto ends_with = [&](const char32_t* t) { return ends(w, t); };
+  if (w.size() >= 3 && (ends_with(U"어있") || ends_with(U"아있"))) w.resize(w.size() - 2);
+  if (w.size() >= 4 && ends_with(U"스럽")) w.resize(w.size() - 2);
+  if (w.size() >= 4 && ends_with(U"가능")) w.resize(w.size() - 2);  // 사용가능 -> 사용
+  if (w.size() >= 4 && (ends_with(U"시키") || ends_with(U"시켜"))) w.resize(w.size() - 2);
   // Derivational 하/되 after a noun of two or more syllables (사용하 -> 사용); after one
   // syllable it stays a verb (대한 -> 대하); alone, the verb itself (할 -> 하).
   // After a particle a fused-looking 한/된 is part of a noun (제한으로 -> 제한, not 제하).
