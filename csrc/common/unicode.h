@@ -24,16 +24,13 @@ inline uint8_t props(uint32_t cp) {
   return kPropStage2[static_cast<size_t>(kPropStage1[cp >> 8]) * 256 + (cp & 0xFF)];
 }
 
-// ASCII flags for the tokenizer's fast path: word char, upper-case letter, letter
-// (cased), case-ignorable.
-enum : uint8_t { kAsciiWord = 1, kAsciiUpper = 2, kAsciiCased = 4, kAsciiIgnorable = 8 };
+// ASCII flags for the tokenizer's fast path: word character, upper-case letter.
+enum : uint8_t { kAsciiWord = 1, kAsciiUpper = 2 };
 constexpr uint8_t ascii_flags(unsigned c) {
   return static_cast<uint8_t>(
       (((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_')
            ? kAsciiWord : 0) |
-      ((c >= 'A' && c <= 'Z') ? kAsciiUpper : 0) |
-      (((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) ? kAsciiCased : 0) |
-      ((c == '\'' || c == '.' || c == ':' || c == '^' || c == '`') ? kAsciiIgnorable : 0));
+      ((c >= 'A' && c <= 'Z') ? kAsciiUpper : 0));
 }
 
 // Full lower-case mapping as str.lower() does it (Greek capital sigma excluded:
