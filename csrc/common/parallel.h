@@ -57,6 +57,10 @@ class FirstError {
   void rethrow() {
     if (err_) std::rethrow_exception(err_);
   }
+  bool failed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return static_cast<bool>(err_);
+  }
 
  private:
   std::mutex mu_;

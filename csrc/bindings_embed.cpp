@@ -1,0 +1,294 @@
+// Bindings of the embedding kernels: co-occurrence counting, GloVe, word-vector files.
+#include <pybind11/functional.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <optional>
+
+#include "common/parallel.h"
+#include "embed/cooccur.h"
+#include "embed/glove.h"
+#include "embed/vectors_io.h"
+#include "py_util.h"
+#include "text/count.h"
+
+using namespace pfn;
+using namespace pfnpy;
+
+namespace {
+
+using F32 = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+// Parameters are updated in place: they must already be float32, C-contiguous, writeable
+// (a converted copy would silently take the update instead).
+float* param_array(py::array& a, int64_t rows, size_t cols) {
+  if (!py::isinstance<py::array_t<float>>(a) || a.dtype().kind() != 'f' || a.itemsize() != 4)
+    throw py::type_error("params must be a float32 array, not " + std::string(py::str(a.dtype())));
+  if (!(a.flags() & py::array::c_style)) throw py::value_error("params must be C-contiguous");
+  if (!a.writeable()) throw py::value_error("params must be writeable");
+  if (a.ndim() != 2 || a.shape(0) != rows || static_cast<size_t>(a.shape(1)) != cols)
+    throw py::value_error("params must have shape (" + std::to_string(rows) + ", " +
+                          std::to_string(cols) + ")");
+  return static_cast<float*>(a.mutable_data());
+}
+
+py::array_t<float> matrix_of(Buffer<float>&& b, int64_t rows, int dim) {
+  if (rows == 0 || b.size() == 0) return py::array_t<float>({static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(dim)});
+  float* p = b.release();
+  py::capsule owner(p, [](void* q) { free_large(q); });
+  return py::array_t<float>({static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(dim)}, p, owner);
+}
+
+py::tuple vectors_to_py(WordVectorsData&& v) {
+  py::list words(v.words.size());
+  for (size_t i = 0; i < v.words.size(); ++i) words[i] = to_str(v.words[i].data(), v.words[i].size());
+  return py::make_tuple(words, matrix_of(std::move(v.data), v.rows, v.dim));
+}
+
+struct Records {
+  Buffer<GloveRecord> rec;
+  int64_t vocab_size = 0;
+};
+
+std::vector<std::string> words_of(const py::sequence& words, int64_t rows) {
+  if (static_cast<int64_t>(py::len(words)) != rows)
+    throw py::value_error("words and vectors differ in length");
+  std::vector<std::string> out;
+  out.reserve(static_cast<size_t>(rows));
+  for (size_t i = 0; i < static_cast<size_t>(rows); ++i) {
+    py::object w = words[i];
+    out.emplace_back(utf8_view(w, i));
+  }
+  return out;
+}
+
+const float* matrix_arg(const F32& a, int64_t& rows, int& dim) {
+  if (a.ndim() != 2) throw py::value_error("vectors must be a 2-D array");
+  rows = a.shape(0);
+  dim = static_cast<int>(a.shape(1));
+  return a.data();
+}
+
+}  // namespace
+
+void init_embed(py::module_& m) {
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const VectorsFormatError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    }
+  });
+
+  // ---------------------------------------------------------------- co-occurrence
+  py::class_<CooccurCounter>(m, "CooccurCounter")
+      .def(py::init([](const I32& rank_of_id, int window, bool symmetric, bool distance_weighting,
+                       uint64_t memory_limit, const std::string& tmp_dir, int threads,
+                       uint64_t dense_bytes) {
+             CooccurConfig cfg;
+             if (window < 1) throw py::value_error("window must be >= 1");
+             cfg.window = window;
+             cfg.symmetric = symmetric;
+             cfg.distance_weighting = distance_weighting;
+             cfg.memory_limit = memory_limit;
+             cfg.tmp_dir = tmp_dir;
+             cfg.threads = resolve_threads(threads);
+             cfg.dense_bytes = dense_bytes;
+             std::vector<int32_t> r(rank_of_id.data(), rank_of_id.data() + rank_of_id.size());
+             try {
+               return std::make_unique<CooccurCounter>(std::move(r), cfg);
+             } catch (const std::invalid_argument& e) {
+               throw py::value_error(e.what());
+             }
+           }),
+           py::arg("rank_of_id"), py::arg("window"), py::arg("symmetric"),
+           py::arg("distance_weighting"), py::arg("memory_limit"), py::arg("tmp_dir"),
+           py::arg("threads"), py::arg("dense_bytes") = 0)
+      .def("add_ids",
+           [](CooccurCounter& c, const I32& ids, const I64& doc_end) {
+             const int32_t* p = ids.data();
+             const int64_t n = ids.size();
+             const int32_t V = c.vocab_size();
+             for (int64_t i = 0; i < n; ++i)
+               if (p[i] >= V || p[i] < -1)
+                 throw py::value_error("id " + std::to_string(p[i]) + " at position " + std::to_string(i) +
+                                       " is out of range for a vocabulary of " + std::to_string(V));
+             const int64_t* e = doc_end.data();
+             const int64_t nd = doc_end.size();
+             for (int64_t d = 0; d < nd; ++d)
+               if (e[d] < (d ? e[d - 1] : 0) || e[d] > n) throw py::value_error("malformed document boundaries");
+             if (nd && e[nd - 1] != n) throw py::value_error("malformed document boundaries");
+             py::gil_scoped_release nogil;
+             c.add_ids(p, e, static_cast<size_t>(nd));
+           })
+      .def("add_texts",
+           [](CooccurCounter& c, const AnalyzerConfig& cfg, const PyVocabulary& vocab,
+              const py::sequence& docs, uint64_t first_doc) {
+             Docs d = docs_of(docs);
+             py::gil_scoped_release nogil;
+             c.add_texts(cfg, vocab.map, d.views, first_doc);
+           })
+      .def("add_file",
+           [](CooccurCounter& c, const AnalyzerConfig& cfg, const PyVocabulary& vocab,
+              const std::string& path, std::optional<std::function<void(uint64_t, uint64_t)>> progress) {
+             py::gil_scoped_release nogil;
+             LineReader r(path);
+             std::vector<std::string_view> lines;
+             while (r.next(lines)) {
+               try {
+                 c.add_texts(cfg, vocab.map, lines, r.first_line());
+               } catch (const DocumentError& e) {
+                 std::string msg = e.what();
+                 throw py::value_error(path + ", line " + std::to_string(e.doc + 1) + ": " +
+                                       msg.substr(msg.find(':') + 2));
+               }
+               check_signals();
+               if (progress) {
+                 py::gil_scoped_acquire gil;
+                 (*progress)(r.bytes_done(), r.total_bytes());
+               }
+             }
+           },
+           py::arg("cfg"), py::arg("vocab"), py::arg("path"), py::arg("progress") = py::none())
+      .def("to_coo",
+           [](CooccurCounter& c, bool mirror, int threads) {
+             const int workers = resolve_threads(threads);
+             std::vector<std::unique_ptr<CooSink>> sinks;
+             std::vector<CooccurSink*> ptrs;
+             for (int w = 0; w < workers; ++w) {
+               sinks.push_back(std::make_unique<CooSink>(mirror));
+               ptrs.push_back(sinks.back().get());
+             }
+             {
+               py::gil_scoped_release nogil;
+               c.merge(ptrs, [] { check_signals(); });
+             }
+             size_t n = 0;
+             for (auto& s : sinks) n += s->size();
+             py::array_t<int32_t> row(static_cast<py::ssize_t>(n)), col(static_cast<py::ssize_t>(n));
+             py::array_t<float> val(static_cast<py::ssize_t>(n));
+             {
+               py::gil_scoped_release nogil;
+               size_t k = 0;
+               for (auto& s : sinks) {
+                 s->copy_to(row.mutable_data() + k, col.mutable_data() + k, val.mutable_data() + k);
+                 k += s->size();
+                 s.reset();
+               }
+             }
+             return py::make_tuple(row, col, val);
+           })
+      .def("to_file",
+           [](CooccurCounter& c, const std::string& path, bool mirror) {
+             py::gil_scoped_release nogil;
+             GloveRecordFileSink sink(path, mirror);
+             c.merge({&sink}, [] { check_signals(); });
+             sink.close();
+             return sink.records();
+           })
+      .def("stats", [](const CooccurCounter& c) {
+        const CooccurStats& s = c.stats();
+        py::dict d;
+        d["documents"] = s.documents;
+        d["tokens"] = s.tokens;
+        d["sparse_updates"] = s.sparse_updates;
+        d["spills"] = s.spills;
+        d["spilled_bytes"] = s.spilled_bytes;
+        d["peak_bytes"] = s.peak_bytes;
+        return d;
+      });
+
+  // ---------------------------------------------------------------- GloVe
+  py::class_<Records>(m, "GloveRecords")
+      .def("__len__", [](const Records& r) { return r.rec.size(); })
+      .def_readonly("vocab_size", &Records::vocab_size);
+
+  m.def("glove_records", [](const I32& row, const I32& col, const F32& val, int64_t V, float x_max,
+                            float alpha, int threads, uint64_t seed) {
+    const int64_t n = row.size();
+    if (col.size() != n || val.size() != n) throw py::value_error("row, col and data differ in length");
+    const int32_t* r = row.data();
+    const int32_t* c = col.data();
+    const float* v = val.data();
+    for (int64_t k = 0; k < n; ++k) {
+      if (r[k] < 0 || r[k] >= V || c[k] < 0 || c[k] >= V)
+        throw py::value_error("entry " + std::to_string(k) + " has an index out of range for " +
+                              std::to_string(V) + " words");
+      if (!(v[k] > 0.0f) || !std::isfinite(v[k]))
+        throw py::value_error("co-occurrence value " + std::to_string(v[k]) + " at entry " + std::to_string(k) +
+                              ": values must be positive and finite");
+    }
+    GloveConfig cfg;
+    cfg.x_max = x_max;
+    cfg.alpha = alpha;
+    cfg.threads = threads;
+    auto out = std::make_unique<Records>();
+    out->vocab_size = V;
+    {
+      py::gil_scoped_release nogil;
+      out->rec = glove_records(r, c, v, static_cast<size_t>(n), cfg, seed);
+    }
+    return out;
+  });
+
+  m.def("glove_block", &glove_block);
+
+  m.def("glove_init", [](py::array params, int64_t V, int dim, uint64_t seed) {
+    float* p = param_array(params, 2 * V, glove_block(dim));
+    py::gil_scoped_release nogil;
+    glove_init(p, V, dim, seed);
+  });
+
+  m.def("glove_train", [](py::array params, int dim, const Records& rec, size_t begin, size_t end,
+                          float eta, float grad_clip, int threads) {
+    float* p = param_array(params, 2 * rec.vocab_size, glove_block(dim));
+    if (begin > end || end > rec.rec.size()) throw py::value_error("record range out of bounds");
+    GloveConfig cfg;
+    cfg.dim = dim;
+    cfg.eta = eta;
+    cfg.grad_clip = grad_clip;
+    cfg.threads = threads;
+    GloveEpoch e;
+    {
+      py::gil_scoped_release nogil;
+      e = glove_train(p, rec.vocab_size, rec.rec.data(), begin, end, cfg);
+    }
+    return py::make_tuple(e.cost, e.skipped);
+  });
+
+  // ---------------------------------------------------------------- vector files
+  m.def("read_vectors_text", [](const std::string& path, bool header, int threads) {
+    WordVectorsData v;
+    {
+      py::gil_scoped_release nogil;
+      v = read_vectors_text(path, header, threads);
+    }
+    return vectors_to_py(std::move(v));
+  });
+  m.def("read_word2vec_binary", [](const std::string& path) {
+    WordVectorsData v;
+    {
+      py::gil_scoped_release nogil;
+      v = read_word2vec_binary(path);
+    }
+    return vectors_to_py(std::move(v));
+  });
+  m.def("write_vectors_text", [](const std::string& path, const py::sequence& words, const F32& vectors,
+                                 bool header) {
+    int64_t rows;
+    int dim;
+    const float* p = matrix_arg(vectors, rows, dim);
+    std::vector<std::string> w = words_of(words, rows);
+    py::gil_scoped_release nogil;
+    write_vectors_text(path, w, p, rows, dim, header);
+  });
+  m.def("write_word2vec_binary", [](const std::string& path, const py::sequence& words,
+                                    const F32& vectors) {
+    int64_t rows;
+    int dim;
+    const float* p = matrix_arg(vectors, rows, dim);
+    std::vector<std::string> w = words_of(words, rows);
+    py::gil_scoped_release nogil;
+    write_word2vec_binary(path, w, p, rows, dim);
+  });
+}

@@ -1,0 +1,145 @@
+// Word-word co-occurrence counting with the semantics of the reference GloVe `cooccur`
+// tool: a document (line) bounds the window, out-of-vocabulary words are removed before
+// windowing, a pair at distance d adds 1/d (or 1), the window looks `window` words left,
+// and symmetric counting adds each pair in both directions.
+//
+// Memory is bounded. Pairs of frequent words (small frequency rank) go to a dense block
+// per thread, row = the centre word, column = its left neighbour, over the region
+// (row + 1)(col + 1) <= P (the reference keeps the same region). The other pairs are
+// appended, unsorted, to one of 256 hash partitions in fixed-size blocks: each record is
+// written once and read once. Blocks beyond the memory limit are spilled to a temporary
+// file that is unlinked as soon as it is created. The merge sorts and sums each
+// partition on its own (they fit in cache), in parallel.
+#pragma once
+#include <cstdint>
+#include <atomic>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/string_map.h"
+#include "text/analyzer.h"
+
+namespace pfn {
+
+struct CooccurConfig {
+  int window = 10;
+  bool symmetric = true;
+  bool distance_weighting = true;
+  uint64_t memory_limit = uint64_t(4) << 30;  // bytes for dense blocks, buffers and runs
+  std::string tmp_dir = "/tmp";
+  int threads = 1;
+  uint64_t dense_bytes = 0;  // per-thread dense block; 0 = automatic
+};
+
+struct CooccurStats {
+  uint64_t documents = 0, tokens = 0;  // tokens kept (in vocabulary)
+  uint64_t sparse_updates = 0;  // pair updates outside the dense blocks
+  uint64_t spills = 0, spilled_bytes = 0;
+  uint64_t peak_bytes = 0;  // the counter's own high-water mark (dense blocks + sparse blocks)
+};
+
+// Receives the merged entries, in no particular order: (row id, column id, value). For
+// symmetric counts each unordered pair comes once (with both directions' value); the
+// sink mirrors it.
+class CooccurSink {
+ public:
+  virtual ~CooccurSink() = default;
+  virtual void add(int32_t row, int32_t col, double value) = 0;
+};
+
+// Collects the full matrix as COO entries (mirroring symmetric counts), in chunks that
+// are never moved.
+class CooSink : public CooccurSink {
+ public:
+  explicit CooSink(bool mirror) : mirror_(mirror) {}
+  void add(int32_t row, int32_t col, double value) override;
+  size_t size() const { return chunks_.empty() ? 0 : (chunks_.size() - 1) * kChunk + fill_; }
+  void copy_to(int32_t* row, int32_t* col, float* val) const;
+
+ private:
+  struct Entry {
+    int32_t row, col;
+    float val;
+  };
+  static constexpr size_t kChunk = size_t(1) << 18;
+  void put(int32_t r, int32_t c, float v) {
+    if (chunks_.empty() || fill_ == kChunk) new_chunk();
+    chunks_.back()[fill_++] = Entry{r, c, v};
+  }
+  void new_chunk();
+  std::vector<std::unique_ptr<Entry[]>> chunks_;
+  size_t fill_ = 0;
+  bool mirror_;
+};
+
+// Writes the reference tool's binary records: int32 row + 1, int32 col + 1, float64 value
+// (mirroring symmetric counts). close() reports write errors.
+class GloveRecordFileSink : public CooccurSink {
+ public:
+  GloveRecordFileSink(const std::string& path, bool mirror);
+  ~GloveRecordFileSink() override;
+  void add(int32_t row, int32_t col, double value) override;
+  void close();
+  uint64_t records() const { return records_; }
+
+ private:
+  void put(int32_t row, int32_t col, double value);
+  void drain();
+  std::string path_;
+  std::FILE* f_ = nullptr;
+  bool mirror_;
+  std::vector<char> buf_;
+  uint64_t records_ = 0;
+};
+
+class CooccurCounter {
+ public:
+  // rank_of_id: a permutation of 0..V-1, small ranks for frequent words.
+  CooccurCounter(std::vector<int32_t> rank_of_id, const CooccurConfig& cfg);
+  ~CooccurCounter();
+  CooccurCounter(const CooccurCounter&) = delete;
+  CooccurCounter& operator=(const CooccurCounter&) = delete;
+
+  // Documents of vocabulary ids: document d is ids[doc_end[d-1], doc_end[d]); ids < 0
+  // (out of vocabulary) are removed. Ids must be < V (checked by the caller).
+  void add_ids(const int32_t* ids, const int64_t* doc_end, size_t n_docs);
+  // Documents of text, tokenized with `an` and looked up in `vocab` (id i = vocab id i).
+  // Throws DocumentError(first_doc + d) for invalid UTF-8.
+  void add_texts(const AnalyzerConfig& an, const StringIdMap& vocab,
+                 const std::vector<std::string_view>& docs, uint64_t first_doc);
+  // Merges everything, one sink per merging thread; `poll` is called now and then from
+  // the calling thread (it may throw to cancel). The counter is spent afterwards.
+  void merge(const std::vector<CooccurSink*>& sinks, const std::function<void()>& poll = {});
+
+  const CooccurStats& stats() const { return stats_; }
+  int32_t vocab_size() const { return static_cast<int32_t>(id_of_rank_.size()); }
+
+ private:
+  struct Shard;
+  void count_doc(Shard& sh, const int32_t* r, size_t n);
+  void block_full(Shard& sh, int part);
+  void spill(Shard& sh);
+  void note_peak();
+
+  CooccurConfig cfg_;
+  std::vector<int32_t> rank_of_id_, id_of_rank_;
+  std::vector<double> weight_;  // weight_[d] for distance d
+  // Dense region: row b < rows_ has columns x < lim_[b]; cell index off_[b] + x.
+  int32_t rows_ = 0;
+  std::vector<int32_t> lim_;
+  std::vector<int64_t> off_;
+  uint64_t cells_ = 0;
+  int key_shift_ = 0;  // sparse key = (uint64(row rank) << key_shift_) | column rank
+  std::vector<std::unique_ptr<Shard>> shards_;
+  uint64_t dense_total_ = 0;              // bytes of all dense blocks
+  std::atomic<uint64_t> sparse_bytes_{0};  // bytes of sparse blocks in memory, all shards
+  CooccurStats stats_;
+  std::mutex mu_;  // guards stats_ while threads spill
+};
+
+}  // namespace pfn

@@ -1,0 +1,295 @@
+#include "embed/vectors_io.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "common/parallel.h"
+#include "common/unicode.h"
+
+namespace pfn {
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!f) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+  std::string s;
+  char buf[1 << 16];
+  size_t got;
+  while ((got = std::fread(buf, 1, sizeof buf, f.get())) > 0) s.append(buf, got);
+  if (std::ferror(f.get())) throw std::runtime_error("error reading " + path);
+  return s;
+}
+
+bool valid_utf8(const char* p, size_t n) {
+  const auto* s = reinterpret_cast<const unsigned char*>(p);
+  size_t i = 0;
+  while (i < n) {
+    if (s[i] < 0x80) {
+      ++i;
+      continue;
+    }
+    uint32_t cp;
+    int k = utf8_decode(s + i, n - i, &cp);
+    if (k < 0) return false;
+    i += static_cast<size_t>(k);
+  }
+  return true;
+}
+
+inline bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+// Splits [b, e) at blanks into fields.
+void fields_of(const char* b, const char* e, std::vector<std::pair<const char*, const char*>>& out) {
+  out.clear();
+  while (b < e) {
+    while (b < e && is_blank(*b)) ++b;
+    if (b == e) break;
+    const char* s = b;
+    while (b < e && !is_blank(*b)) ++b;
+    out.emplace_back(s, b);
+  }
+}
+
+struct LineError {
+  int64_t line = -1;
+  std::string msg;
+};
+
+}  // namespace
+
+WordVectorsData read_vectors_text(const std::string& path, bool header, int num_threads) {
+  const std::string s = read_file(path);
+  // Line starts (0-based line numbers; reported 1-based).
+  std::vector<std::pair<size_t, size_t>> lines;  // [begin, end) without the newline
+  {
+    size_t b = 0;
+    while (b < s.size()) {
+      const void* nl = std::memchr(s.data() + b, '\n', s.size() - b);
+      size_t e = nl ? static_cast<size_t>(static_cast<const char*>(nl) - s.data()) : s.size();
+      lines.emplace_back(b, e);
+      b = e + 1;
+    }
+  }
+  // Blank lines (trailing ones, typically) are ignored; remember the file line numbers.
+  std::vector<int64_t> number;
+  {
+    std::vector<std::pair<size_t, size_t>> kept;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      const char* b = s.data() + lines[i].first;
+      const char* e = s.data() + lines[i].second;
+      while (b < e && is_blank(*b)) ++b;
+      if (b == e) continue;
+      kept.push_back(lines[i]);
+      number.push_back(static_cast<int64_t>(i) + 1);
+    }
+    lines.swap(kept);
+  }
+  WordVectorsData out;
+  std::vector<std::pair<const char*, const char*>> f;
+  size_t first = 0;
+  int64_t declared = -1;
+  if (header) {
+    if (lines.empty()) throw VectorsFormatError(path + ": empty file (expected a 'count dim' header line)");
+    fields_of(s.data() + lines[0].first, s.data() + lines[0].second, f);
+    long long cnt = -1, dim = -1;
+    if (f.size() != 2 || std::from_chars(f[0].first, f[0].second, cnt).ec != std::errc() ||
+        std::from_chars(f[1].first, f[1].second, dim).ec != std::errc() || cnt < 0 || dim < 1)
+      throw VectorsFormatError(path + ", line 1: expected a word2vec header 'count dim'");
+    declared = cnt;
+    out.dim = static_cast<int>(dim);
+    first = 1;
+  }
+  if (lines.size() <= first) throw VectorsFormatError(path + ": no vectors in the file");
+  if (!header) {
+    fields_of(s.data() + lines[0].first, s.data() + lines[0].second, f);
+    if (f.size() < 2) throw VectorsFormatError(path + ", line " + std::to_string(number[0]) +
+                                               ": expected a word followed by its values");
+    out.dim = static_cast<int>(f.size() - 1);
+  }
+  const int64_t rows = static_cast<int64_t>(lines.size() - first);
+  if (declared >= 0 && declared != rows)
+    throw VectorsFormatError(path + ": the header says " + std::to_string(declared) +
+                             " words but the file has " + std::to_string(rows));
+  const int dim = out.dim;
+  out.rows = rows;
+  out.words.resize(static_cast<size_t>(rows));
+  out.data = Buffer<float>(static_cast<size_t>(rows) * static_cast<size_t>(dim));
+  const int T = resolve_threads(num_threads, s.size(), 1 << 20);
+  std::vector<LineError> errs(static_cast<size_t>(T));
+#pragma omp parallel num_threads(T)
+  {
+#ifdef _OPENMP
+    LineError& err = errs[omp_get_thread_num()];
+#else
+    LineError& err = errs[0];
+#endif
+    std::vector<std::pair<const char*, const char*>> fl;
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      if (err.line >= 0) continue;  // this thread already failed; later lines do not matter
+      const size_t li = first + static_cast<size_t>(r);
+      const int64_t no = number[li];
+      fields_of(s.data() + lines[li].first, s.data() + lines[li].second, fl);
+      auto fail = [&](const std::string& m) {
+        err.line = no;
+        err.msg = path + ", line " + std::to_string(no) + ": " + m;
+      };
+      if (fl.size() < static_cast<size_t>(dim) + 1) {
+        fail("expected a word and " + std::to_string(dim) + " values, found " +
+             std::to_string(fl.size() ? fl.size() - 1 : 0) + " values" +
+             (r == rows - 1 ? " (truncated file?)" : ""));
+        continue;
+      }
+      const size_t nw = fl.size() - static_cast<size_t>(dim);  // fields of the word
+      const char* wb = fl[0].first;
+      const char* we = fl[nw - 1].second;
+      if (!valid_utf8(wb, static_cast<size_t>(we - wb))) {
+        fail("the word is not valid UTF-8");
+        continue;
+      }
+      out.words[static_cast<size_t>(r)].assign(wb, we);
+      float* row = out.data.data() + static_cast<size_t>(r) * static_cast<size_t>(dim);
+      for (int k = 0; k < dim; ++k) {
+        const auto& fv = fl[nw + static_cast<size_t>(k)];
+        float v;
+        auto res = std::from_chars(fv.first, fv.second, v);
+        if (res.ec != std::errc() || res.ptr != fv.second) {
+          fail("value " + std::to_string(k + 1) + " ('" + std::string(fv.first, fv.second).substr(0, 40) +
+               "') is not a number");
+          break;
+        }
+        if (!std::isfinite(v)) {
+          fail("value " + std::to_string(k + 1) + " is not finite");
+          break;
+        }
+        row[k] = v;
+      }
+    }
+  }
+  const LineError* worst = nullptr;
+  for (auto& e : errs)
+    if (e.line >= 0 && (!worst || e.line < worst->line)) worst = &e;
+  if (worst) throw VectorsFormatError(worst->msg);
+  return out;
+}
+
+WordVectorsData read_word2vec_binary(const std::string& path) {
+  const std::string s = read_file(path);
+  size_t nl = s.find('\n');
+  if (nl == std::string::npos) throw VectorsFormatError(path + ": no 'count dim' header line");
+  std::vector<std::pair<const char*, const char*>> f;
+  fields_of(s.data(), s.data() + nl, f);
+  long long cnt = -1, dim = -1;
+  if (f.size() != 2 || std::from_chars(f[0].first, f[0].second, cnt).ec != std::errc() ||
+      std::from_chars(f[1].first, f[1].second, dim).ec != std::errc() || cnt < 0 || dim < 1 ||
+      dim > (1 << 24))
+    throw VectorsFormatError(path + ", line 1: expected a word2vec header 'count dim'");
+  const size_t vec_bytes = static_cast<size_t>(dim) * sizeof(float);
+  // Each entry needs at least a 1-byte word, a space and the vector.
+  if (static_cast<unsigned long long>(cnt) > (s.size() - nl) / (vec_bytes + 2) + 1)
+    throw VectorsFormatError(path + ": the header says " + std::to_string(cnt) +
+                             " words, more than the file can hold (truncated file?)");
+  WordVectorsData out;
+  out.rows = cnt;
+  out.dim = static_cast<int>(dim);
+  out.words.resize(static_cast<size_t>(cnt));
+  out.data = Buffer<float>(static_cast<size_t>(cnt) * static_cast<size_t>(dim));
+  size_t p = nl + 1;
+  for (long long r = 0; r < cnt; ++r) {
+    auto where = [&] { return path + ", word " + std::to_string(r + 1) + " (byte " + std::to_string(p) + ")"; };
+    while (p < s.size() && (s[p] == '\n' || s[p] == '\r')) ++p;
+    size_t sp = s.find(' ', p);
+    if (sp == std::string::npos || sp == p)
+      throw VectorsFormatError(where() + ": file ends before the word (truncated file? header says " +
+                               std::to_string(cnt) + " words)");
+    if (!valid_utf8(s.data() + p, sp - p)) throw VectorsFormatError(where() + ": the word is not valid UTF-8");
+    out.words[static_cast<size_t>(r)].assign(s, p, sp - p);
+    p = sp + 1;
+    if (s.size() - p < vec_bytes)
+      throw VectorsFormatError(where() + ": file ends inside the vector (truncated file?)");
+    float* row = out.data.data() + static_cast<size_t>(r) * static_cast<size_t>(dim);
+    std::memcpy(row, s.data() + p, vec_bytes);  // little-endian float32, as word2vec writes
+    for (long long k = 0; k < dim; ++k)
+      if (!std::isfinite(row[k])) throw VectorsFormatError(where() + ": value " + std::to_string(k + 1) + " is not finite");
+    p += vec_bytes;
+  }
+  while (p < s.size() && (s[p] == '\n' || s[p] == '\r' || s[p] == ' ')) ++p;
+  if (p != s.size())
+    throw VectorsFormatError(path + ": data after the " + std::to_string(cnt) +
+                             " words the header announces");
+  return out;
+}
+
+namespace {
+class Writer {
+ public:
+  explicit Writer(const std::string& path) : path_(path), f_(std::fopen(path.c_str(), "wb")) {
+    if (!f_) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+    buf_.reserve(1 << 20);
+  }
+  ~Writer() {
+    if (f_) std::fclose(f_);
+  }
+  void put(const char* p, size_t n) {
+    buf_.append(p, n);
+    if (buf_.size() >= (1 << 20)) drain();
+  }
+  void put(const std::string& s) { put(s.data(), s.size()); }
+  void put(char c) { buf_.push_back(c); }
+  void close() {
+    drain();
+    int rc = std::fclose(f_);
+    f_ = nullptr;
+    if (rc != 0) throw std::runtime_error("error writing " + path_ + ": " + std::strerror(errno));
+  }
+
+ private:
+  void drain() {
+    if (!buf_.empty() && std::fwrite(buf_.data(), 1, buf_.size(), f_) != buf_.size())
+      throw std::runtime_error("error writing " + path_ + ": " + std::strerror(errno));
+    buf_.clear();
+  }
+  std::string path_;
+  std::FILE* f_;
+  std::string buf_;
+};
+}  // namespace
+
+void write_vectors_text(const std::string& path, const std::vector<std::string>& words,
+                        const float* data, int64_t rows, int dim, bool header) {
+  Writer w(path);
+  if (header) w.put(std::to_string(rows) + " " + std::to_string(dim) + "\n");
+  char num[64];
+  for (int64_t r = 0; r < rows; ++r) {
+    w.put(words[static_cast<size_t>(r)]);
+    const float* row = data + static_cast<size_t>(r) * static_cast<size_t>(dim);
+    for (int k = 0; k < dim; ++k) {
+      w.put(' ');
+      auto res = std::to_chars(num, num + sizeof num, row[k]);
+      w.put(num, static_cast<size_t>(res.ptr - num));
+    }
+    w.put('\n');
+  }
+  w.close();
+}
+
+void write_word2vec_binary(const std::string& path, const std::vector<std::string>& words,
+                           const float* data, int64_t rows, int dim) {
+  Writer w(path);
+  w.put(std::to_string(rows) + " " + std::to_string(dim) + "\n");
+  for (int64_t r = 0; r < rows; ++r) {
+    w.put(words[static_cast<size_t>(r)]);
+    w.put(' ');
+    w.put(reinterpret_cast<const char*>(data + static_cast<size_t>(r) * static_cast<size_t>(dim)),
+          static_cast<size_t>(dim) * sizeof(float));
+    w.put('\n');
+  }
+  w.close();
+}
+
+}  // namespace pfn
