@@ -201,7 +201,19 @@ void init_embed(py::module_& m) {
   // ---------------------------------------------------------------- GloVe
   py::class_<Records>(m, "GloveRecords")
       .def("__len__", [](const Records& r) { return r.rec.size(); })
-      .def_readonly("vocab_size", &Records::vocab_size);
+      .def_readonly("vocab_size", &Records::vocab_size)
+      .def("arrays", [](const Records& r) {  // (i, j, log X, f(X)) in training order
+        const size_t n = r.rec.size();
+        py::array_t<int32_t> i(static_cast<py::ssize_t>(n)), j(static_cast<py::ssize_t>(n));
+        py::array_t<float> lx(static_cast<py::ssize_t>(n)), fx(static_cast<py::ssize_t>(n));
+        for (size_t k = 0; k < n; ++k) {
+          i.mutable_data()[k] = r.rec[k].i;
+          j.mutable_data()[k] = r.rec[k].j;
+          lx.mutable_data()[k] = r.rec[k].logx;
+          fx.mutable_data()[k] = r.rec[k].weight;
+        }
+        return py::make_tuple(i, j, lx, fx);
+      });
 
   m.def("glove_records", [](const I32& row, const I32& col, const F32& val, int64_t V, float x_max,
                             float alpha, int threads, uint64_t seed) {

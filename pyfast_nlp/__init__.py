@@ -1,23 +1,27 @@
 """pyfast_nlp: classic NLP, fast.
 
-Tokenizer, stemmers, vocabulary, bag-of-words and Naive Bayes, with the hot loops in
-OpenMP C++ kernels (``pyfast_nlp._core``, private).
+Tokenizer, stemmers, vocabulary, bag-of-words and Naive Bayes; co-occurrence matrices,
+GloVe and word vectors; with the hot loops in OpenMP C++ kernels (``pyfast_nlp._core``,
+private).
 """
 from typing import Any, Dict
 
 from . import _core
+from .cooccur import cooccurrence, cooccurrence_to_file, read_cooccurrence
 from .feature_extraction import CountVectorizer, NotFittedError
+from .glove import GloVe
 from .naive_bayes import BernoulliNB, ComplementNB, MultinomialNB, ZeroLikelihoodWarning
 from .stop_words import ENGLISH_STOP_WORDS
 from .text import Stemmer, Tokenizer
 from .vocab import Vocab
+from .word_vectors import WordVectors
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BernoulliNB", "ComplementNB", "CountVectorizer", "ENGLISH_STOP_WORDS", "MultinomialNB",
-    "NotFittedError", "Stemmer", "Tokenizer", "Vocab", "ZeroLikelihoodWarning", "build_info",
-    "__version__",
+    "BernoulliNB", "ComplementNB", "CountVectorizer", "ENGLISH_STOP_WORDS", "GloVe", "MultinomialNB",
+    "NotFittedError", "Stemmer", "Tokenizer", "Vocab", "WordVectors", "ZeroLikelihoodWarning",
+    "build_info", "cooccurrence", "cooccurrence_to_file", "read_cooccurrence", "__version__",
 ]
 
 

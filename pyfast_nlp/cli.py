@@ -60,6 +60,49 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("data", help="label<TAB>text file (predict also takes plain text, one document a line)")
         q.add_argument("--model", required=True)
         q.add_argument("--json", action="store_true", help="machine-readable output")
+    g = sub.add_parser("glove", help="train GloVe word vectors")
+    gsub = g.add_subparsers(dest="action", required=True)
+    t = gsub.add_parser("train", help="corpus file -> vocabulary -> co-occurrences -> GloVe vectors")
+    t.add_argument("corpus", help="UTF-8 text file; a line is a document (the window never crosses it)")
+    t.add_argument("--out", required=True, help="vectors file (.txt GloVe text, .bin word2vec binary, .npz)")
+    t.add_argument("--format", choices=["glove", "word2vec", "word2vec-binary", "npz"], default=None,
+                   help="output format (default: by the extension of --out)")
+    t.add_argument("--dim", type=int, default=100)
+    t.add_argument("--epochs", type=int, default=25)
+    t.add_argument("--window", type=int, default=10)
+    t.add_argument("--min-count", type=int, default=5)
+    t.add_argument("--max-vocab", type=int, default=None)
+    t.add_argument("--x-max", type=float, default=100.0)
+    t.add_argument("--alpha", type=float, default=0.75)
+    t.add_argument("--lr", type=float, default=0.05, help="learning rate")
+    t.add_argument("--asymmetric", action="store_true", help="count left context only")
+    t.add_argument("--memory-limit", default="4GB", help="co-occurrence counting memory (spills to disk beyond)")
+    t.add_argument("--tmp-dir", default=None)
+    t.add_argument("--kind", choices=["w+c", "w", "c"], default="w+c", help="which vectors to write")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--save-cooc", default=None, help="also write the co-occurrences (reference binary format)")
+    t.add_argument("--save-model", default=None, help="also save the model (.npz) to continue training later")
+    _tokenizer_args(t)
+
+    v = sub.add_parser("vectors", help="query and evaluate word vectors (GloVe/word2vec/.npz files)")
+    vsub = v.add_subparsers(dest="action", required=True)
+    q = vsub.add_parser("neighbors", help="nearest words by cosine similarity")
+    q.add_argument("file")
+    q.add_argument("word", nargs="+")
+    q.add_argument("--topn", type=int, default=10)
+    q = vsub.add_parser("analogy", help="a is to b as c is to ?")
+    q.add_argument("file")
+    q.add_argument("a")
+    q.add_argument("b")
+    q.add_argument("c")
+    q.add_argument("--topn", type=int, default=5)
+    q.add_argument("--method", choices=["add", "mul"], default="add", help="3CosAdd or 3CosMul")
+    q = vsub.add_parser("evaluate", help="analogy accuracy and word-pair correlation")
+    q.add_argument("file")
+    q.add_argument("--analogies", help="Google questions-words.txt format file")
+    q.add_argument("--pairs", nargs="*", default=[], help="WordSim-353 / SimLex-999 style files")
+    q.add_argument("--restrict-vocab", type=int, default=30000)
+    q.add_argument("--json", action="store_true")
     return ap
 
 
@@ -69,6 +112,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _run(args)
     except (ValueError, OSError, TypeError) as e:
         print(f"pyfast-nlp: error: {e}", file=sys.stderr)
+        return 2
+    except KeyError as e:  # an unknown word
+        print(f"pyfast-nlp: error: {e.args[0] if e.args else e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("pyfast-nlp: interrupted", file=sys.stderr)
@@ -100,7 +146,90 @@ def _run(a: argparse.Namespace) -> int:
         return 0
     if a.cmd == "classify":
         return _classify(a)
+    if a.cmd == "glove":
+        return _glove(a)
+    if a.cmd == "vectors":
+        return _vectors(a)
     raise AssertionError(a.cmd)
+
+
+def _glove(a: argparse.Namespace) -> int:
+    import time
+
+    from .cooccur import cooccurrence, cooccurrence_to_file
+    from .glove import GloVe
+    from .vocab import Vocab
+
+    tty = sys.stderr.isatty()
+    tok = _tokenizer(a)
+    t0 = time.perf_counter()
+    vocab = Vocab.build(a.corpus, tokenizer=tok, min_count=a.min_count, max_size=a.max_vocab,
+                        specials=(), num_threads=a.threads, progress=tty)
+    print(f"vocabulary: {len(vocab):,} words seen at least {a.min_count} times "
+          f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+    t0 = time.perf_counter()
+    X, st = cooccurrence(a.corpus, vocab, tokenizer=tok, window=a.window, symmetric=not a.asymmetric,
+                         num_threads=a.threads, memory_limit=a.memory_limit, tmp_dir=a.tmp_dir,
+                         progress=tty, return_stats=True)
+    dt = time.perf_counter() - t0
+    print(f"co-occurrences: {X.nnz:,} nonzero from {st['tokens']:,} tokens ({dt:.1f} s, "
+          f"{st['tokens'] / max(dt, 1e-9) / 1e6:.1f} M tokens/s)", file=sys.stderr)
+    if a.save_cooc:
+        cooccurrence_to_file(a.corpus, vocab, a.save_cooc, tokenizer=tok, window=a.window,
+                             symmetric=not a.asymmetric, num_threads=a.threads,
+                             memory_limit=a.memory_limit, tmp_dir=a.tmp_dir, progress=False)
+    model = GloVe(dim=a.dim, x_max=a.x_max, alpha=a.alpha, learning_rate=a.lr, epochs=a.epochs,
+                  num_threads=a.threads, seed=a.seed)
+
+    def report(epoch: int, loss: float) -> None:
+        if not tty:
+            print(f"epoch {epoch:>3}  loss {loss:.6f}  ({model.last_epoch_seconds_:.1f} s)", file=sys.stderr)
+
+    model.fit(X, vocab, progress=tty, callback=report)
+    if a.save_model:
+        model.save(a.save_model)
+    model.word_vectors(a.kind).save(a.out, format=a.format)
+    print(f"saved {len(vocab):,} vectors of dim {a.dim} to {a.out}")
+    return 0
+
+
+def _vectors(a: argparse.Namespace) -> int:
+    from .word_vectors import WordVectors
+
+    wv = WordVectors.load(a.file)
+    if a.action == "neighbors":
+        for w in a.word:
+            near = wv.most_similar(w, topn=a.topn)
+            print(f"{w}:")
+            for other, sim in near:
+                print(f"  {sim:.4f}  {other}")
+        return 0
+    if a.action == "analogy":
+        for w, score in wv.analogy(a.a, a.b, a.c, topn=a.topn, method=a.method) if a.topn > 1 \
+                else [(wv.analogy(a.a, a.b, a.c, method=a.method), float("nan"))]:
+            print(f"{w}\t{score:.4f}" if score == score else w)
+        return 0
+    if not a.analogies and not a.pairs:
+        raise ValueError("give --analogies FILE and/or --pairs FILE...")
+    res = {}
+    if a.analogies:
+        res["analogies"] = wv.evaluate_analogies(a.analogies, restrict_vocab=a.restrict_vocab)
+    for p in a.pairs:
+        res[p] = wv.evaluate_word_pairs(p)
+    if a.json:
+        print(json.dumps(res))
+        return 0
+    if a.analogies:
+        r = res["analogies"]
+        print(f"analogies: accuracy {r['accuracy']:.4f} ({r['correct']:,} of {r['questions'] - r['oov']:,}), "
+              f"coverage {r['coverage']:.3f}")
+        for name, sec in r["sections"].items():
+            print(f"  {name:<28} {sec['accuracy']:.4f}  ({sec['correct']}/{sec['total']})")
+    for p in a.pairs:
+        r = res[p]
+        print(f"{p}: Spearman {r['spearman']:.4f}, Pearson {r['pearson']:.4f}, "
+              f"coverage {r['coverage']:.3f} ({r['pairs']} pairs)")
+    return 0
 
 
 def _classify(a: argparse.Namespace) -> int:

@@ -81,3 +81,31 @@ def test_console_script_entry_point(tmp_path):
     r = subprocess.run([exe, "classify", "evaluate", "missing.tsv", "--model", "m.npz"],
                        capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 2 and "no such file" in r.stderr
+
+
+def test_glove_train_and_vector_queries(corpus_path, tmp_path, capsys):
+    out = tmp_path / "vectors.txt"
+    model = tmp_path / "model.npz"
+    cooc = tmp_path / "cooc.bin"
+    assert main(["glove", "train", corpus_path, "--out", str(out), "--dim", "16", "--epochs", "3",
+                 "--min-count", "3", "--threads", "2", "--save-model", str(model),
+                 "--save-cooc", str(cooc)]) == 0
+    err = capsys.readouterr().err
+    assert "epoch   3  loss" in err and "M tokens/s" in err
+    first = out.read_text(encoding="utf-8").splitlines()[0].split()
+    assert len(first) == 17  # a word and 16 values, GloVe text format
+    assert model.exists() and cooc.stat().st_size % 16 == 0
+    assert main(["vectors", "neighbors", str(out), "king", "--topn", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "king:" and len(lines) == 4
+    assert main(["vectors", "analogy", str(out), "man", "woman", "king", "--topn", "2"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+    q = tmp_path / "q.txt"
+    q.write_text(": family\nman woman king queen\nson daughter father mother\n", encoding="utf-8")
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("king\tqueen\t8\nman\tking\t5\nlord\tsir\t6\nfather\tson\t7\n", encoding="utf-8")
+    assert main(["vectors", "evaluate", str(out), "--analogies", str(q), "--pairs", str(pairs), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["analogies"]["questions"] == 2 and res[str(pairs)]["pairs"] + res[str(pairs)]["oov"] == 4
+    assert main(["vectors", "neighbors", str(out), "notaword"]) == 2
+    assert "not in the vocabulary" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 // Thread-count and work-splitting helpers shared by the kernels.
 #pragma once
 #include <cstddef>
+#include <atomic>
 #include <exception>
 #include <mutex>
 #include <string_view>
@@ -42,29 +43,30 @@ inline std::vector<size_t> split_by_bytes(const std::vector<std::string_view>& d
   return bounds;
 }
 
-// Keeps the first exception thrown inside a parallel region, to rethrow after it.
+// Keeps the first exception thrown inside a parallel region, to rethrow after it; once
+// one is caught, the remaining work items are skipped.
 class FirstError {
  public:
   template <class F>
   void run(F&& f) {
+    if (failed_.load(std::memory_order_relaxed)) return;
     try {
       f();
     } catch (...) {
       std::lock_guard<std::mutex> lock(mu_);
       if (!err_) err_ = std::current_exception();
+      failed_ = true;
     }
   }
   void rethrow() {
     if (err_) std::rethrow_exception(err_);
   }
-  bool failed() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return static_cast<bool>(err_);
-  }
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
 
  private:
   std::mutex mu_;
   std::exception_ptr err_;
+  std::atomic<bool> failed_{false};
 };
 
 }  // namespace pfn

@@ -118,7 +118,7 @@ struct CooccurCounter::Shard {
     }
   }
   ~Shard() {
-    for (int p = 0; p < kParts; ++p) delete[] cur[p];
+    for (int p = 0; p < kParts; ++p) delete[] cur[p];  // (null-safe)
     if (fd >= 0) ::close(fd);
   }
 };
@@ -228,16 +228,25 @@ inline void CooccurCounter::count_doc(Shard& sh, const int32_t* r, size_t n) {
 
 void CooccurCounter::block_full(Shard& sh, int p) {
   sh.full[p].emplace_back(sh.cur[p]);
-  sh.cur[p] = new Rec[kBlock];
-  sh.fill[p] = 0;
+  sh.cur[p] = nullptr;
   ++sh.full_blocks;
   sh.sparse += kBlock;
-  const uint64_t now = (sparse_bytes_ += kBlock * sizeof(Rec)) + dense_total_;
-  if (now > cfg_.memory_limit) {
-    spill(sh);
-  } else if ((sh.full_blocks & 255) == 0) {
-    note_peak();
+  constexpr uint64_t kBytes = kBlock * sizeof(Rec);
+  // Make room before taking a new block if it would pass the limit.
+  if (dense_total_ + sparse_bytes_.load() + kBytes > cfg_.memory_limit) {
+    try {
+      spill(sh);
+    } catch (...) {
+      sh.cur[p] = new Rec[kBlock];  // keep the shard consistent for the other threads' exit
+      sh.fill[p] = 0;
+      sparse_bytes_ += kBytes;
+      throw;
+    }
   }
+  sh.cur[p] = new Rec[kBlock];
+  sh.fill[p] = 0;
+  sparse_bytes_ += kBytes;
+  if ((sh.full_blocks & 255) == 0) note_peak();
 }
 
 // Writes this shard's full blocks to its temporary file, partition by partition, and
@@ -362,7 +371,6 @@ void CooccurCounter::merge(const std::vector<CooccurSink*>& sinks, const std::fu
   const int32_t dense_chunks = std::min<int32_t>(rows_, 64);
   const long tasks = kParts + dense_chunks;
   FirstError err;
-  std::atomic<bool> stop{false};
 #pragma omp parallel num_threads(workers)
   {
 #ifdef _OPENMP
@@ -378,7 +386,6 @@ void CooccurCounter::merge(const std::vector<CooccurSink*>& sinks, const std::fu
     std::vector<Rec> a, tmp;
 #pragma omp for schedule(dynamic, 1)
     for (long task = 0; task < tasks; ++task) {
-      if (stop) continue;
       err.run([&] {
         if (w == 0 && poll) poll();
         if (task < kParts) {
@@ -422,7 +429,6 @@ void CooccurCounter::merge(const std::vector<CooccurSink*>& sinks, const std::fu
           }
         }
       });
-      if (err.failed()) stop = true;
     }
   }
   err.rethrow();

@@ -110,7 +110,7 @@ void glove_init(float* params, int64_t V, int dim, uint64_t seed) {
     float* p = params + static_cast<size_t>(v) * B;
     std::fill(p, p + B, 0.0f);
     for (int k = 0; k < dim; ++k) p[k] = static_cast<float>((rng.uniform() - 0.5) / dim);
-    for (int k = 0; k < dim; ++k) p[dp + k] = 1.0f;
+    for (int k = 0; k < dp; ++k) p[dp + k] = 1.0f;  // padding too: its updates stay 0 / 1
     p[2 * dp] = static_cast<float>((rng.uniform() - 0.5) / dim);
     p[2 * dp + 1] = 1.0f;
   }

@@ -186,9 +186,9 @@ def cooccurrence(corpus: Corpus, vocab: Union[Vocab, Sequence[str]], tokenizer: 
     >>> from pyfast_nlp import Vocab, cooccurrence
     >>> v = Vocab(["the", "cat", "sat"], specials=())
     >>> X = cooccurrence(["the cat sat", "the dog sat"], v, window=2, progress=False)
-    >>> X.toarray()
-    array([[0. , 2. , 1.5],
-           [2. , 0. , 1. ],
+    >>> X.toarray()   # "dog" is removed before windowing: "the sat" are at distance 1
+    array([[0. , 1. , 1.5],
+           [1. , 0. , 1. ],
            [1.5, 1. , 0. ]], dtype=float32)
     """
     vocab = _check_vocab(vocab)

@@ -1,0 +1,286 @@
+"""GloVe word vectors: AdaGrad on a co-occurrence matrix, Hogwild-parallel (C++)."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from typing import Any, Callable, List, Optional, Sequence, Union
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _core
+from ._base import ParamsMixin, atomic_write, progress_bar, resolve_threads
+from .feature_extraction import NotFittedError
+from .text import _check_file
+from .vocab import Vocab
+from .word_vectors import WordVectors
+
+_FORMAT = "pyfast_nlp.glove"
+_SLICE = 1 << 21  # records per kernel call: progress and Ctrl-C between calls
+
+
+class GloVe(ParamsMixin):
+    """GloVe (Pennington et al., 2014) trained in C++: minimises
+    ``J = 1/2 sum_ij f(X_ij) (w_i . c_j + b_i + b~_j - log X_ij)^2`` with
+    ``f(x) = min(1, (x / x_max) ** alpha)`` over the nonzero entries of a co-occurrence
+    matrix, by AdaGrad, with threads updating shared parameters without locks (Hogwild).
+
+    Faithful to the reference ``glove`` tool where it matters for results: weights and
+    biases start uniform in ``(-0.5, 0.5) / dim``, AdaGrad sums of squares start at 1,
+    each component of the learning-rate-scaled gradient is clipped to ``+-grad_clip``
+    (100), an update that is not finite is skipped (``skipped_`` counts them), and the
+    records are shuffled once, then visited in that order every epoch, each thread taking
+    a contiguous share. Differences: parameters are float32 (the reference uses double),
+    ``log X`` and ``f(X)`` are computed once rather than every epoch, and the loss is
+    reported as the mean of ``1/2 f (diff)^2`` per record, as the reference prints it.
+    With ``num_threads=1`` a given ``seed`` gives the same vectors on every run.
+
+    ``init``: ``None`` (the reference's random start) or a ``WordVectors`` / ``(V, dim)``
+    array to start the word vectors from (words missing from a ``WordVectors`` keep the
+    random start).
+
+    >>> from pyfast_nlp import GloVe, Vocab, cooccurrence
+    >>> texts = ["the king rules the land", "the queen rules the land"] * 50
+    >>> vocab = Vocab.build(texts, specials=())
+    >>> X = cooccurrence(texts, vocab, window=3, progress=False)
+    >>> model = GloVe(dim=8, epochs=5, num_threads=1).fit(X, vocab, progress=False)
+    >>> len(model.loss_history_), model.loss_history_[-1] < model.loss_history_[0]
+    (5, True)
+    >>> model.word_vectors()["king"].shape
+    (8,)
+    """
+
+    def __init__(self, dim: int = 100, x_max: float = 100.0, alpha: float = 0.75,
+                 learning_rate: float = 0.05, epochs: int = 25, num_threads: int = -1,
+                 seed: int = 0, init: Any = None, grad_clip: float = 100.0) -> None:
+        self.dim = dim
+        self.x_max = x_max
+        self.alpha = alpha
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.num_threads = num_threads
+        self.seed = seed
+        self.init = init
+        self.grad_clip = grad_clip
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> None:
+        if isinstance(self.dim, bool) or not isinstance(self.dim, (int, np.integer)) or not 1 <= self.dim <= 1 << 16:
+            raise ValueError(f"dim must be an int in [1, 65536], not {self.dim!r}")
+        for name in ("x_max", "alpha", "learning_rate", "grad_clip"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float, np.floating, np.integer)) or isinstance(v, bool) \
+                    or not math.isfinite(v) or v <= 0:
+                raise ValueError(f"{name} must be a positive number, not {v!r}")
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, (int, np.integer)) or self.epochs < 0:
+            raise ValueError(f"epochs must be a non-negative int, not {self.epochs!r}")
+        resolve_threads(self.num_threads)
+
+    def _records(self, cooc: Any, n_words: int) -> "_core.GloveRecords":
+        if not sp.issparse(cooc):
+            if isinstance(cooc, np.ndarray):
+                cooc = sp.coo_matrix(cooc)
+            else:
+                raise TypeError(f"cooc must be a scipy sparse matrix (from cooccurrence()), not {type(cooc).__name__}")
+        if cooc.shape != (n_words, n_words):
+            raise ValueError(f"cooc has shape {cooc.shape}, but the vocabulary has {n_words} words")
+        coo = cooc.tocoo()
+        data = np.asarray(coo.data)
+        if data.size and not np.all(np.isfinite(data)):
+            k = int(np.flatnonzero(~np.isfinite(data))[0])
+            raise ValueError(f"co-occurrence value {data[k]} at ({coo.row[k]}, {coo.col[k]}) is not finite")
+        if data.size and data.min() < 0:
+            k = int(np.flatnonzero(data < 0)[0])
+            raise ValueError(f"co-occurrence value {data[k]} at ({coo.row[k]}, {coo.col[k]}) is negative")
+        keep = data > 0  # explicit zeros carry no information (log 0 is undefined)
+        row, col, data = coo.row[keep], coo.col[keep], data[keep]
+        if data.size == 0:
+            raise ValueError("the co-occurrence matrix has no positive entries")
+        return _core.glove_records(row.astype(np.int32, copy=False), col.astype(np.int32, copy=False),
+                                   data.astype(np.float32, copy=False), n_words, float(self.x_max),
+                                   float(self.alpha), resolve_threads(self.num_threads), int(self.seed))
+
+    @staticmethod
+    def _words_of(vocab: Any) -> List[str]:
+        if isinstance(vocab, Vocab):
+            return vocab.tokens
+        if isinstance(vocab, (list, tuple)) and all(isinstance(w, str) for w in vocab):
+            return list(vocab)
+        raise TypeError(f"vocab must be a Vocab or a list of words, not {type(vocab).__name__}")
+
+    # ------------------------------------------------------------------ training
+    def fit(self, cooc: Any, vocab: Union[Vocab, Sequence[str]], progress: bool = True,
+            callback: Optional[Callable[[int, float], Any]] = None) -> "GloVe":
+        """Train from a fresh start for ``epochs`` epochs. ``cooc`` is a square sparse
+        matrix (from :func:`cooccurrence` or :func:`read_cooccurrence`) with a row per word
+        of ``vocab``. ``callback(epoch, loss)`` runs after each epoch; returning ``True``
+        stops training."""
+        self._check_params()
+        words = self._words_of(vocab)
+        n = len(words)
+        if n == 0:
+            raise ValueError("the vocabulary is empty")
+        block = _core.glove_block(int(self.dim))
+        if 2 * n * block * 4 > 1 << 40:
+            raise MemoryError(f"{n} words at dim {self.dim} need {2 * n * block * 4 / 2**30:.0f} GiB of parameters")
+        records = self._records(cooc, n)
+        params = np.empty((2 * n, block), dtype=np.float32)
+        _core.glove_init(params, n, int(self.dim), int(self.seed))
+        self.words_ = words
+        self.params_ = params
+        self._apply_init(words)
+        self.loss_history_: List[float] = []
+        self.epochs_done_ = 0
+        self.skipped_ = 0
+        self._rec, self._rec_key = records, _key(cooc)
+        return self._train(records, int(self.epochs), progress, callback)
+
+    def partial_fit(self, cooc: Any, vocab: Optional[Union[Vocab, Sequence[str]]] = None,
+                    epochs: int = 1, progress: bool = True,
+                    callback: Optional[Callable[[int, float], Any]] = None) -> "GloVe":
+        """Continue training (AdaGrad state included) for ``epochs`` more epochs; on an
+        unfitted model, start as ``fit`` would. Works after :meth:`load`."""
+        if not hasattr(self, "params_"):
+            if vocab is None:
+                raise ValueError("the first partial_fit needs the vocabulary")
+            saved, self.epochs = self.epochs, epochs
+            try:
+                return self.fit(cooc, vocab, progress=progress, callback=callback)
+            finally:
+                self.epochs = saved
+        if vocab is not None and self._words_of(vocab) != self.words_:
+            raise ValueError("vocab differs from the one the model was trained with")
+        if getattr(self, "_rec_key", None) != _key(cooc) or getattr(self, "_rec", None) is None:
+            self._rec, self._rec_key = self._records(cooc, len(self.words_)), _key(cooc)
+        return self._train(self._rec, int(epochs), progress, callback)
+
+    def _apply_init(self, words: List[str]) -> None:
+        init = self.init
+        if init is None:
+            return
+        d = int(self.dim)
+        if isinstance(init, WordVectors):
+            if init.dim != d:
+                raise ValueError(f"init has dim {init.dim}, the model {d}")
+            for i, w in enumerate(words):
+                j = init.index(w)
+                if j is not None:
+                    self.params_[i, :d] = init.vectors[j]
+            return
+        arr = np.asarray(init, dtype=np.float32)
+        if arr.shape != (len(words), d):
+            raise ValueError(f"init must have shape ({len(words)}, {d}), not {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("init has values that are not finite")
+        self.params_[: len(words), :d] = arr
+
+    def _train(self, records: "_core.GloveRecords", epochs: int, progress: bool,
+               callback: Optional[Callable[[int, float], Any]]) -> "GloVe":
+        n_rec = len(records)
+        threads = resolve_threads(self.num_threads)
+        with progress_bar(progress and epochs > 0, total=epochs * n_rec, unit="rec", unit_scale=True,
+                          desc="GloVe") as bar:
+            for _ in range(epochs):
+                cost, skipped = 0.0, 0
+                t0 = time.perf_counter()
+                for b in range(0, n_rec, _SLICE):
+                    e = min(n_rec, b + _SLICE)
+                    c, s = _core.glove_train(self.params_, int(self.dim), records, b, e,
+                                             float(self.learning_rate), float(self.grad_clip), threads)
+                    cost += c
+                    skipped += s
+                    bar.update(e - b)
+                loss = cost / n_rec
+                self.loss_history_.append(loss)
+                self.epochs_done_ += 1
+                self.skipped_ += skipped
+                self.last_epoch_seconds_ = time.perf_counter() - t0
+                if hasattr(bar, "set_postfix"):
+                    bar.set_postfix(epoch=self.epochs_done_, loss=f"{loss:.4f}")
+                if not math.isfinite(loss):
+                    raise FloatingPointError(f"the loss became {loss} at epoch {self.epochs_done_}; "
+                                             "lower learning_rate")
+                if callback is not None and callback(self.epochs_done_, loss) is True:
+                    break
+        return self
+
+    # ------------------------------------------------------------------ results
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            raise NotFittedError("this GloVe model is not fitted yet; call fit() first")
+
+    @property
+    def word_vectors_(self) -> np.ndarray:
+        """Word vectors ``w`` (copy), shape ``(V, dim)``."""
+        self._check_fitted()
+        return self.params_[: len(self.words_), : self.dim].copy()
+
+    @property
+    def context_vectors_(self) -> np.ndarray:
+        """Context vectors ``c`` (copy), shape ``(V, dim)``."""
+        self._check_fitted()
+        return self.params_[len(self.words_):, : self.dim].copy()
+
+    @property
+    def biases_(self) -> np.ndarray:
+        """Word and context biases, shape ``(2, V)``."""
+        self._check_fitted()
+        col = _core.glove_block(int(self.dim)) - 16  # the block's layout: [w | AdaGrad | bias ...]
+        return self.params_[:, col].reshape(2, len(self.words_)).copy()
+
+    def word_vectors(self, kind: str = "w+c") -> WordVectors:
+        """The vectors as :class:`WordVectors`: ``"w+c"`` (the sum, as the reference's
+        ``-model 2`` writes and the paper recommends), ``"w"`` or ``"c"``."""
+        self._check_fitted()
+        if kind == "w+c":
+            vec = self.word_vectors_ + self.context_vectors_
+        elif kind == "w":
+            vec = self.word_vectors_
+        elif kind == "c":
+            vec = self.context_vectors_
+        else:
+            raise ValueError(f"kind must be 'w+c', 'w' or 'c', not {kind!r}")
+        return WordVectors(self.words_, vec)
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: "os.PathLike[str] | str") -> None:
+        """Save everything needed to continue training (parameters, AdaGrad state,
+        vocabulary, settings, loss history) to one ``.npz``, atomically."""
+        self._check_fitted()
+        meta = {"format": _FORMAT, "version": 1, "params": {k: v for k, v in self.get_params().items() if k != "init"},
+                "words": self.words_, "loss_history": self.loss_history_, "epochs_done": self.epochs_done_,
+                "skipped": self.skipped_}
+        with atomic_write(path, "wb") as f:
+            np.savez(f, params=self.params_, meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8))
+
+    @classmethod
+    def load(cls, path: "os.PathLike[str] | str") -> "GloVe":
+        path = _check_file(path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                params = z["params"]
+                meta = json.loads(z["meta"].tobytes().decode("utf-8"))
+        except (OSError, ValueError, KeyError, EOFError) as e:
+            raise ValueError(f"{path} is not a saved GloVe model ({e})") from None
+        if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+            raise ValueError(f"{path} is not a saved GloVe model")
+        model = cls(**meta["params"])
+        words = meta["words"]
+        block = _core.glove_block(int(model.dim))
+        if params.dtype != np.float32 or params.shape != (2 * len(words), block):
+            raise ValueError(f"{path}: parameters have shape {params.shape}, expected {(2 * len(words), block)}")
+        model.params_ = np.ascontiguousarray(params)
+        model.words_ = list(words)
+        model.loss_history_ = list(meta["loss_history"])
+        model.epochs_done_ = int(meta["epochs_done"])
+        model.skipped_ = int(meta.get("skipped", 0))
+        model._rec = None
+        model._rec_key = None
+        return model
+
+
+def _key(cooc: Any) -> tuple:
+    # Identifies the matrix records were built from, so partial_fit can reuse them.
+    return (id(cooc), getattr(cooc, "nnz", None), getattr(cooc, "shape", None))

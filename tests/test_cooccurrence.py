@@ -1,0 +1,205 @@
+import os
+import random
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from pyfast_nlp import Tokenizer, Vocab, cooccurrence, cooccurrence_to_file, read_cooccurrence
+from pyfast_nlp import cooccur as cooc_module
+
+WS = Tokenizer(pattern="whitespace", lowercase=False)
+
+
+def reference(docs, vocab, window, symmetric=True, distance_weighting=True):
+    """The reference tool's semantics, written plainly (float64)."""
+    n = len(vocab)
+    X = np.zeros((n, n))
+    for d in docs:
+        ids = [vocab[t] for t in d.split() if t in vocab]  # OOV removed before windowing
+        for j in range(len(ids)):
+            for k in range(1, window + 1):
+                if j - k < 0:
+                    break
+                w = 1.0 / k if distance_weighting else 1.0
+                X[ids[j - k], ids[j]] += w
+                if symmetric:
+                    X[ids[j], ids[j - k]] += w
+    return X
+
+
+def random_corpus(seed, n_docs=400, n_words=200, zipf=True):
+    rng = random.Random(seed)
+    words = [f"w{i}" for i in range(n_words)]
+    docs = []
+    for _ in range(n_docs):
+        m = rng.randint(0, 40)
+        if zipf:
+            docs.append(" ".join(words[min(int(rng.paretovariate(0.8)) - 1, n_words - 1)] for _ in range(m)))
+        else:
+            docs.append(" ".join(rng.choice(words) for _ in range(m)))
+    return docs
+
+
+def dense(X):
+    assert isinstance(X, sp.coo_matrix)
+    assert X.dtype == np.float32
+    return X.toarray().astype(np.float64)
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+@pytest.mark.parametrize("distance_weighting", [True, False])
+@pytest.mark.parametrize("window", [1, 3, 10])
+def test_matches_plain_reference(symmetric, distance_weighting, window):
+    docs = random_corpus(window)
+    vocab = Vocab.build(docs, tokenizer=WS, min_count=3, specials=("<unk>",))
+    X = cooccurrence(docs, vocab, tokenizer=WS, window=window, symmetric=symmetric,
+                     distance_weighting=distance_weighting, progress=False)
+    R = reference(docs, vocab, window, symmetric, distance_weighting)
+    got = dense(X)
+    if distance_weighting:
+        np.testing.assert_allclose(got, R, rtol=1e-6, atol=0)
+    else:
+        np.testing.assert_array_equal(got, R)  # integer counts are exact
+    assert X.nnz == np.count_nonzero(R) * 1  # no duplicates, no explicit zeros
+    if symmetric:
+        np.testing.assert_array_equal(got, got.T)
+
+
+def test_oov_removed_before_windowing_and_newline_bounds_window(tmp_path):
+    vocab = Vocab(["a", "b", "c"], specials=())
+    # "x" is not in the vocabulary: a and b become neighbours (distance 1, weight 1).
+    X = cooccurrence(["a x x x b"], vocab, tokenizer=WS, window=1, progress=False).toarray()
+    assert X[0, 1] == 1.0 and X[1, 0] == 1.0
+    # A newline ends the document: no pair crosses it.
+    p = tmp_path / "c.txt"
+    p.write_text("a b\nc a\n", encoding="utf-8")
+    X = cooccurrence(str(p), vocab, tokenizer=WS, window=5, progress=False).toarray()
+    expected = np.zeros((3, 3), np.float32)
+    expected[0, 1] = expected[1, 0] = 1
+    expected[2, 0] = expected[0, 2] = 1
+    np.testing.assert_array_equal(X, expected)
+    # A word next to itself adds 1/d in both directions: 2/d on the diagonal.
+    X = cooccurrence(["a a"], vocab, tokenizer=WS, window=2, progress=False).toarray()
+    assert X[0, 0] == 2.0
+    X = cooccurrence(["a a"], vocab, tokenizer=WS, window=2, symmetric=False, progress=False).toarray()
+    assert X[0, 0] == 1.0
+
+
+def test_asymmetric_counts_left_word_as_row():
+    vocab = Vocab(["a", "b"], specials=())
+    X = cooccurrence(["a b"], vocab, tokenizer=WS, window=2, symmetric=False, progress=False).toarray()
+    assert X[0, 1] == 1.0 and X[1, 0] == 0.0
+
+
+def test_file_list_tokens_and_ids_agree(tmp_path):
+    docs = random_corpus(7)
+    p = tmp_path / "corpus.txt"
+    p.write_text("\n".join(docs) + "\n", encoding="utf-8")
+    vocab = Vocab.build(str(p), tokenizer=WS, min_count=2, specials=())
+    a = dense(cooccurrence(str(p), vocab, tokenizer=WS, window=4, progress=False))
+    b = dense(cooccurrence(docs, vocab, tokenizer=WS, window=4, progress=False))
+    c = dense(cooccurrence([d.split() for d in docs], vocab, window=4, progress=False))
+    ids = [vocab.encode(d.split(), unknown="drop") for d in docs]
+    d = dense(cooccurrence(ids, vocab, window=4, progress=False))
+    np.testing.assert_allclose(a, b, rtol=1e-6)
+    np.testing.assert_allclose(a, c, rtol=1e-6)
+    np.testing.assert_allclose(a, d, rtol=1e-6)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_spilling_to_disk_gives_the_same_counts_and_leaves_nothing(tmp_path, threads):
+    docs = random_corpus(3, n_docs=3000, n_words=3000, zipf=False) * 4
+    vocab = Vocab.build(docs, tokenizer=WS, specials=())
+    R = reference(docs[:3000], vocab, 7) * 4
+    spill_dir = tmp_path / "spill"
+    spill_dir.mkdir()
+    # A tiny dense block and the smallest memory limit force many spills.
+    counter = cooc_module._count(docs, vocab, WS, 7, True, True, threads, "16MB", str(spill_dir),
+                                 False, dense_bytes=64)
+    row, col, val = counter.to_coo(True, threads)
+    st = counter.stats()
+    assert st["spills"] > 0 and st["spilled_bytes"] > 0
+    assert st["peak_bytes"] <= (16 << 20) + threads * 24576  # racing threads: a block each over
+    X = sp.coo_matrix((val, (row, col)), shape=R.shape).toarray()
+    np.testing.assert_allclose(X, R, rtol=2e-6)
+    assert os.listdir(spill_dir) == []  # spill files are unlinked as soon as created
+
+
+def test_threads_agree(corpus_path):
+    vocab = Vocab.build(corpus_path, min_count=2, specials=())
+    one = dense(cooccurrence(corpus_path, vocab, num_threads=1, progress=False))
+    two = dense(cooccurrence(corpus_path, vocab, num_threads=2, progress=False))
+    np.testing.assert_allclose(one, two, rtol=1e-5)
+    assert one.sum() > 0
+
+
+def test_return_stats(corpus_lines):
+    vocab = Vocab.build(corpus_lines, min_count=2)
+    X, st = cooccurrence(corpus_lines, vocab, return_stats=True, progress=False)
+    assert st["documents"] == len(corpus_lines)
+    assert 0 < st["tokens"] <= sum(len(Tokenizer().tokenize(t)) for t in corpus_lines)
+    assert st["spills"] == 0
+    # The unknown-word special has no row or column.
+    assert X.tocsr()[vocab["<unk>"]].nnz == 0
+
+
+def test_reference_file_format_roundtrip(tmp_path):
+    docs = random_corpus(11)
+    vocab = Vocab.build(docs, tokenizer=WS, min_count=2, specials=())
+    X = cooccurrence(docs, vocab, tokenizer=WS, window=5, progress=False)
+    path = tmp_path / "cooccurrence.bin"
+    st = cooccurrence_to_file(docs, vocab, path, tokenizer=WS, window=5, progress=False)
+    assert st["records"] == X.nnz
+    raw = np.fromfile(path, dtype=[("w1", "<i4"), ("w2", "<i4"), ("val", "<f8")])
+    assert raw.size == X.nnz and raw["w1"].min() == 1 and raw["w2"].min() == 1  # ids from 1
+    Y = read_cooccurrence(path, vocab_size=len(vocab))
+    np.testing.assert_allclose(Y.toarray(), X.toarray(), rtol=1e-6)
+    # A hand-written file in the reference format reads as expected.
+    rec = np.array([(1, 2, 0.5), (2, 1, 0.5), (3, 3, 2.0)], dtype=raw.dtype)
+    rec.tofile(tmp_path / "hand.bin")
+    Z = read_cooccurrence(tmp_path / "hand.bin").toarray()
+    assert Z.shape == (3, 3) and Z[0, 1] == 0.5 and Z[2, 2] == 2.0
+    assert [f for f in os.listdir(tmp_path) if f.startswith(".tmp")] == []
+
+
+def test_bad_input(tmp_path):
+    vocab = Vocab(["a", "b"], specials=())
+    with pytest.raises(ValueError, match="empty corpus"):
+        cooccurrence([], vocab, progress=False)
+    with pytest.raises(ValueError, match="no token of the corpus is in the vocabulary"):
+        cooccurrence(["x y z"], vocab, progress=False)
+    with pytest.raises(ValueError, match="window"):
+        cooccurrence(["a b"], vocab, window=0, progress=False)
+    with pytest.raises(ValueError, match="memory_limit"):
+        cooccurrence(["a b"], vocab, memory_limit="1KB", progress=False)
+    with pytest.raises(ValueError, match="cannot read the size"):
+        cooccurrence(["a b"], vocab, memory_limit="lots", progress=False)
+    with pytest.raises(ValueError, match="not a directory"):
+        cooccurrence(["a b"], vocab, tmp_dir=str(tmp_path / "nope"), progress=False)
+    with pytest.raises(ValueError, match="out of range"):
+        cooccurrence([np.array([0, 5])], vocab, progress=False)
+    with pytest.raises(ValueError, match="negative id"):
+        cooccurrence([np.array([0, -3])], vocab, progress=False)
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"a b\na \xff b\n")
+    with pytest.raises(ValueError, match="line 2"):
+        cooccurrence(str(bad), vocab, progress=False)
+    with pytest.raises(FileNotFoundError):
+        cooccurrence(str(tmp_path / "missing.txt"), vocab, progress=False)
+
+
+def test_reader_rejects_malformed_files(tmp_path):
+    rec = np.array([(1, 2, 0.5)], dtype=[("w1", "<i4"), ("w2", "<i4"), ("val", "<f8")])
+    p = tmp_path / "x.bin"
+    p.write_bytes(rec.tobytes()[:-3])
+    with pytest.raises(ValueError, match="multiple of the 16-byte record"):
+        read_cooccurrence(p)
+    for bad, msg in [((0, 2, 1.0), "ids start at 1"), ((1, 2, -1.0), "positive and finite"),
+                     ((1, 2, float("nan")), "positive and finite")]:
+        np.array([bad], dtype=rec.dtype).tofile(p)
+        with pytest.raises(ValueError, match=msg):
+            read_cooccurrence(p)
+    rec.tofile(p)
+    with pytest.raises(ValueError, match="beyond the vocabulary size"):
+        read_cooccurrence(p, vocab_size=1)
