@@ -192,6 +192,7 @@ void init_embed(py::module_& m) {
         d["documents"] = s.documents;
         d["tokens"] = s.tokens;
         d["sparse_updates"] = s.sparse_updates;
+        d["compactions"] = s.compactions;
         d["spills"] = s.spills;
         d["spilled_bytes"] = s.spilled_bytes;
         d["peak_bytes"] = s.peak_bytes;

@@ -108,18 +108,27 @@ def test_file_list_tokens_and_ids_agree(tmp_path):
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_spilling_to_disk_gives_the_same_counts_and_leaves_nothing(tmp_path, threads):
-    docs = random_corpus(3, n_docs=3000, n_words=3000, zipf=False) * 4
+@pytest.mark.parametrize("repeated", [False, True])
+def test_memory_limit_compacts_or_spills_and_leaves_nothing(tmp_path, threads, repeated):
+    # Distinct pairs must go to disk; a corpus that repeats itself collapses in memory.
+    docs = random_corpus(3, n_docs=3000 if repeated else 12000, n_words=3000, zipf=False)
+    R = None
+    if repeated:
+        docs = docs * 4
     vocab = Vocab.build(docs, tokenizer=WS, specials=())
-    R = reference(docs[:3000], vocab, 7) * 4
+    R = reference(docs[:3000], vocab, 7) * 4 if repeated else reference(docs, vocab, 7)
     spill_dir = tmp_path / "spill"
     spill_dir.mkdir()
-    # A tiny dense block and the smallest memory limit force many spills.
+    # A tiny dense block and the smallest memory limit.
     counter = cooc_module._count(docs, vocab, WS, 7, True, True, threads, "16MB", str(spill_dir),
                                  False, dense_bytes=64)
     row, col, val = counter.to_coo(True, threads)
     st = counter.stats()
-    assert st["spills"] > 0 and st["spilled_bytes"] > 0
+    assert st["compactions"] > 0
+    if repeated and threads == 1:
+        assert st["spills"] == 0
+    elif not repeated:
+        assert st["spills"] > 0 and st["spilled_bytes"] > 0
     assert st["peak_bytes"] <= (16 << 20) + threads * 24576  # racing threads: a block each over
     X = sp.coo_matrix((val, (row, col)), shape=R.shape).toarray()
     np.testing.assert_allclose(X, R, rtol=2e-6)

@@ -105,8 +105,9 @@ struct CooccurCounter::Shard {
   Rec* cur[kParts];
   uint32_t fill[kParts];
   std::vector<std::unique_ptr<Rec[]>> full[kParts];
+  std::vector<Rec> packed[kParts];  // sorted, summed records from earlier compactions
   std::vector<std::pair<uint64_t, uint64_t>> disk[kParts];  // (offset, records)
-  uint64_t full_blocks = 0;
+  uint64_t full_blocks = 0, packed_records = 0;
   int fd = -1;  // spill file, unlinked as soon as it is created
   uint64_t file_end = 0;
   std::vector<int32_t> ranks;  // scratch: the current document
@@ -232,10 +233,15 @@ void CooccurCounter::block_full(Shard& sh, int p) {
   ++sh.full_blocks;
   sh.sparse += kBlock;
   constexpr uint64_t kBytes = kBlock * sizeof(Rec);
-  // Make room before taking a new block if it would pass the limit.
+  // Make room before taking a new block if it would pass the limit: sum repeated pairs
+  // in memory first, and spill to disk only when that no longer frees enough.
   if (dense_total_ + sparse_bytes_.load() + kBytes > cfg_.memory_limit) {
     try {
-      spill(sh);
+      const uint64_t before = sh.full_blocks * kBlock + sh.packed_records;
+      compact(sh);
+      const uint64_t after = sh.packed_records;
+      if (after * 4 > before * 3 || dense_total_ + sparse_bytes_.load() + kBytes > cfg_.memory_limit)
+        spill(sh);
     } catch (...) {
       sh.cur[p] = new Rec[kBlock];  // keep the shard consistent for the other threads' exit
       sh.fill[p] = 0;
@@ -249,8 +255,41 @@ void CooccurCounter::block_full(Shard& sh, int p) {
   if ((sh.full_blocks & 255) == 0) note_peak();
 }
 
-// Writes this shard's full blocks to its temporary file, partition by partition, and
-// frees them.
+// Sorts and sums each partition's full blocks and packed records into packed records.
+void CooccurCounter::compact(Shard& sh) {
+  std::vector<Rec> a, tmp;
+  uint64_t packed = 0;
+  int64_t delta = 0;  // change of this shard's bytes in memory
+  for (int p = 0; p < kParts; ++p) {
+    if (sh.full[p].empty()) {
+      packed += sh.packed[p].size();
+      continue;
+    }
+    const size_t n = sh.packed[p].size() + sh.full[p].size() * kBlock;
+    a.resize(n);
+    tmp.resize(n);
+    std::copy(sh.packed[p].begin(), sh.packed[p].end(), a.begin());
+    size_t k = sh.packed[p].size();
+    for (auto& blk : sh.full[p]) {
+      std::memcpy(a.data() + k, blk.get(), kBlock * sizeof(Rec));
+      k += kBlock;
+    }
+    const size_t m = sort_and_combine(a.data(), tmp.data(), n, 2 * key_shift_);
+    delta -= static_cast<int64_t>((n - m) * sizeof(Rec));
+    sh.packed[p].assign(a.begin(), a.begin() + static_cast<long>(m));
+    sh.packed[p].shrink_to_fit();
+    sh.full[p].clear();
+    packed += m;
+  }
+  sh.full_blocks = 0;
+  sh.packed_records = packed;
+  sparse_bytes_ += static_cast<uint64_t>(delta);  // (wraps to a subtraction)
+  std::lock_guard<std::mutex> lock(mu_);
+  ++stats_.compactions;
+}
+
+// Writes this shard's full blocks and packed records to its temporary file, partition by
+// partition, and frees them.
 void CooccurCounter::spill(Shard& sh) {
   note_peak();
   if (sh.fd < 0) {
@@ -266,17 +305,22 @@ void CooccurCounter::spill(Shard& sh) {
   }
   uint64_t written = 0;
   for (int p = 0; p < kParts; ++p) {
-    if (sh.full[p].empty()) continue;
+    if (sh.full[p].empty() && sh.packed[p].empty()) continue;
     const uint64_t start = sh.file_end;
+    write_all(sh.fd, sh.packed[p].data(), sh.packed[p].size() * sizeof(Rec), sh.file_end, cfg_.tmp_dir);
+    sh.file_end += sh.packed[p].size() * sizeof(Rec);
     for (auto& blk : sh.full[p]) {
       write_all(sh.fd, blk.get(), kBlock * sizeof(Rec), sh.file_end, cfg_.tmp_dir);
       sh.file_end += kBlock * sizeof(Rec);
     }
-    sh.disk[p].emplace_back(start, uint64_t(sh.full[p].size()) * kBlock);
-    written += sh.full[p].size() * kBlock * sizeof(Rec);
+    const uint64_t records = (sh.file_end - start) / sizeof(Rec);
+    sh.disk[p].emplace_back(start, records);
+    written += records * sizeof(Rec);
     sh.full[p].clear();
+    std::vector<Rec>().swap(sh.packed[p]);
   }
   sh.full_blocks = 0;
+  sh.packed_records = 0;
   sparse_bytes_ -= written;
   std::lock_guard<std::mutex> lock(mu_);
   stats_.spilled_bytes += written;
@@ -392,7 +436,7 @@ void CooccurCounter::merge(const std::vector<CooccurSink*>& sinks, const std::fu
           const int p = static_cast<int>(task);
           size_t n = 0;
           for (auto& sh : shards_) {
-            n += sh->fill[p] + sh->full[p].size() * kBlock;
+            n += sh->fill[p] + sh->full[p].size() * kBlock + sh->packed[p].size();
             for (auto& e : sh->disk[p]) n += e.second;
           }
           a.resize(n);
@@ -407,6 +451,8 @@ void CooccurCounter::merge(const std::vector<CooccurSink*>& sinks, const std::fu
               std::memcpy(a.data() + k, blk.get(), kBlock * sizeof(Rec));
               k += kBlock;
             }
+            std::copy(sh->packed[p].begin(), sh->packed[p].end(), a.begin() + static_cast<long>(k));
+            k += sh->packed[p].size();
             std::memcpy(a.data() + k, sh->cur[p], sh->fill[p] * sizeof(Rec));
             k += sh->fill[p];
           }

@@ -6,9 +6,10 @@
 // Memory is bounded. Pairs of frequent words (small frequency rank) go to a dense block
 // per thread, row = the centre word, column = its left neighbour, over the region
 // (row + 1)(col + 1) <= P (the reference keeps the same region). The other pairs are
-// appended, unsorted, to one of 256 hash partitions in fixed-size blocks: each record is
-// written once and read once. Blocks beyond the memory limit are spilled to a temporary
-// file that is unlinked as soon as it is created. The merge sorts and sums each
+// appended, unsorted, to one of 256 hash partitions in fixed-size blocks. At the memory
+// limit a thread first sorts and sums its partitions in memory (repeated pairs collapse);
+// when that frees too little, it spills them to a temporary file that is unlinked as soon
+// as it is created. The merge sorts and sums each
 // partition on its own (they fit in cache), in parallel.
 #pragma once
 #include <cstdint>
@@ -39,7 +40,7 @@ struct CooccurConfig {
 struct CooccurStats {
   uint64_t documents = 0, tokens = 0;  // tokens kept (in vocabulary)
   uint64_t sparse_updates = 0;  // pair updates outside the dense blocks
-  uint64_t spills = 0, spilled_bytes = 0;
+  uint64_t compactions = 0, spills = 0, spilled_bytes = 0;
   uint64_t peak_bytes = 0;  // the counter's own high-water mark (dense blocks + sparse blocks)
 };
 
@@ -123,6 +124,7 @@ class CooccurCounter {
   struct Shard;
   void count_doc(Shard& sh, const int32_t* r, size_t n);
   void block_full(Shard& sh, int part);
+  void compact(Shard& sh);
   void spill(Shard& sh);
   void note_peak();
 
