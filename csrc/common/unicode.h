@@ -25,12 +25,14 @@ inline uint8_t props(uint32_t cp) {
 }
 
 // ASCII flags for the tokenizer's fast path: word character, upper-case letter.
-enum : uint8_t { kAsciiWord = 1, kAsciiUpper = 2 };
+enum : uint8_t { kAsciiWord = 1, kAsciiUpper = 2, kAsciiSpace = 4 };
 constexpr uint8_t ascii_flags(unsigned c) {
   return static_cast<uint8_t>(
       (((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_')
            ? kAsciiWord : 0) |
-      ((c >= 'A' && c <= 'Z') ? kAsciiUpper : 0));
+      ((c >= 'A' && c <= 'Z') ? kAsciiUpper : 0) |
+      // str.split()'s ASCII whitespace: \t \n \v \f \r, 0x1c-0x1f and the space
+      (((c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x20)) ? kAsciiSpace : 0));
 }
 
 // Full lower-case mapping as str.lower() does it (Greek capital sigma excluded:

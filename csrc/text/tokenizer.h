@@ -141,6 +141,20 @@ void for_each_token(const TokenizerConfig& cfg, std::string_view text, std::stri
         if (tok_len) flush();
         ++i;  // an ASCII non-word character (or the run's end)
         while (i < n && s[i] < 0x80 && !(kFlags.f[s[i]] & uni::kAsciiWord)) ++i;
+      } else if (cfg.pattern == Pattern::Whitespace && tok_len == 0) {
+        // Hot path: a whole ASCII token that needs no change is a view of the input.
+        size_t j = i;
+        uint8_t seen = 0;
+        while (j < n && s[j] < 0x80 && !(kFlags.f[s[j]] & uni::kAsciiSpace)) seen |= kFlags.f[s[j++]];
+        if (j > i && (j == n || s[j] < 0x80) && !(lower && (seen & uni::kAsciiUpper))) {
+          if (j - i >= static_cast<size_t>(cfg.min_token_len))
+            emit(std::string_view(reinterpret_cast<const char*>(s + i), j - i));
+          i = j;
+        } else if (j == i) {
+          ++i;  // a space
+        } else {
+          for (; i < j; ++i) feed((lower && (kFlags.f[s[i]] & uni::kAsciiUpper)) ? s[i] + 32u : s[i]);
+        }
       } else {
         const unsigned char b = s[i++];
         feed((lower && (kFlags.f[b] & uni::kAsciiUpper)) ? b + 32u : b);
