@@ -227,8 +227,8 @@ class GloVe(ParamsMixin):
     def biases_(self) -> np.ndarray:
         """Word and context biases, shape ``(2, V)``."""
         self._check_fitted()
-        col = _core.glove_block(int(self.dim)) - 16  # the block's layout: [w | AdaGrad | bias ...]
-        return self.params_[:, col].reshape(2, len(self.words_)).copy()
+        # each row of params_: [w (dim) | bias | AdaGrad sums (dim) | bias sum | padding]
+        return self.params_[:, int(self.dim)].reshape(2, len(self.words_)).copy()
 
     def word_vectors(self, kind: str = "w+c") -> WordVectors:
         """The vectors as :class:`WordVectors`: ``"w+c"`` (the sum, as the reference's

@@ -23,10 +23,10 @@ struct Rng {
   uint64_t below(uint64_t n) { return static_cast<uint64_t>((static_cast<unsigned __int128>(next()) * n) >> 64); }
 };
 
-// x (dp) block of word i, block of context j: one AdaGrad step each (the reference's
-// update, in float32). u1/u2: dp floats of scratch.
+// One AdaGrad step per record (the reference's update, in float32) on the blocks of
+// word i and context j. u1/u2: dim floats of scratch.
 PFN_TARGET_CLONES
-void train_share(float* P, int64_t V, int dp, size_t B, const GloveRecord* rec, size_t n,
+void train_share(float* P, int64_t V, int dim, size_t B, const GloveRecord* rec, size_t n,
                  float eta, float clip, float* u1, float* u2, double* cost_out,
                  uint64_t* skipped_out) {
   double cost = 0;
@@ -35,14 +35,12 @@ void train_share(float* P, int64_t V, int dp, size_t B, const GloveRecord* rec, 
     const GloveRecord R = rec[r];
     float* wi = P + static_cast<size_t>(R.i) * B;
     float* wj = P + static_cast<size_t>(V + R.j) * B;
-    float* gi = wi + dp;
-    float* gj = wj + dp;
-    float* bi = wi + 2 * dp;  // bi[0] bias, bi[1] its sum of squares
-    float* bj = wj + 2 * dp;
+    float* gi = wi + dim + 1;
+    float* gj = wj + dim + 1;
     float dot = 0;
 #pragma omp simd reduction(+ : dot)
-    for (int k = 0; k < dp; ++k) dot += wi[k] * wj[k];
-    const float diff = dot + bi[0] + bj[0] - R.logx;
+    for (int k = 0; k < dim; ++k) dot += wi[k] * wj[k];
+    const float diff = dot + wi[dim] + wj[dim] - R.logx;
     float fdiff = R.weight * diff;
     if (!std::isfinite(fdiff)) {
       ++skipped;
@@ -52,7 +50,7 @@ void train_share(float* P, int64_t V, int dp, size_t B, const GloveRecord* rec, 
     fdiff *= eta;
     float s = 0;
 #pragma omp simd reduction(+ : s)
-    for (int k = 0; k < dp; ++k) {
+    for (int k = 0; k < dim; ++k) {
       float t1 = fdiff * wj[k], t2 = fdiff * wi[k];
       t1 = t1 > clip ? clip : (t1 < -clip ? -clip : t1);
       t2 = t2 > clip ? clip : (t2 < -clip ? -clip : t2);
@@ -64,19 +62,20 @@ void train_share(float* P, int64_t V, int dp, size_t B, const GloveRecord* rec, 
     }
     if (std::isfinite(s)) {
 #pragma omp simd
-      for (int k = 0; k < dp; ++k) {
+      for (int k = 0; k < dim; ++k) {
         wi[k] -= u1[k];
         wj[k] -= u2[k];
       }
     } else {
       ++skipped;
     }
-    const float ub1 = fdiff / std::sqrt(bi[1]), ub2 = fdiff / std::sqrt(bj[1]);
-    if (std::isfinite(ub1)) bi[0] -= ub1;
-    if (std::isfinite(ub2)) bj[0] -= ub2;
+    // Biases: not clipped, as in the reference.
+    const float ub1 = fdiff / std::sqrt(gi[dim]), ub2 = fdiff / std::sqrt(gj[dim]);
+    if (std::isfinite(ub1)) wi[dim] -= ub1;
+    if (std::isfinite(ub2)) wj[dim] -= ub2;
     const float f2 = fdiff * fdiff;
-    bi[1] += f2;
-    bj[1] += f2;
+    gi[dim] += f2;
+    gj[dim] += f2;
   }
   *cost_out = cost;
   *skipped_out = skipped;
@@ -103,23 +102,20 @@ Buffer<GloveRecord> glove_records(const int32_t* row, const int32_t* col, const 
 }
 
 void glove_init(float* params, int64_t V, int dim, uint64_t seed) {
-  const int dp = glove_padded_dim(dim);
   const size_t B = glove_block(dim);
   Rng rng{seed};
   for (int64_t v = 0; v < 2 * V; ++v) {
     float* p = params + static_cast<size_t>(v) * B;
     std::fill(p, p + B, 0.0f);
-    for (int k = 0; k < dim; ++k) p[k] = static_cast<float>((rng.uniform() - 0.5) / dim);
-    for (int k = 0; k < dp; ++k) p[dp + k] = 1.0f;  // padding too: its updates stay 0 / 1
-    p[2 * dp] = static_cast<float>((rng.uniform() - 0.5) / dim);
-    p[2 * dp + 1] = 1.0f;
+    for (int k = 0; k <= dim; ++k) p[k] = static_cast<float>((rng.uniform() - 0.5) / dim);  // w, bias
+    std::fill(p + dim + 1, p + 2 * dim + 2, 1.0f);  // AdaGrad sums (with the bias's)
   }
 }
 
 GloveEpoch glove_train(float* params, int64_t V, const GloveRecord* rec, size_t begin,
                        size_t end, const GloveConfig& cfg) {
-  const int dp = glove_padded_dim(cfg.dim);
-  const size_t B = glove_block(cfg.dim);
+  const int dim = cfg.dim;
+  const size_t B = glove_block(dim);
   const size_t n = end > begin ? end - begin : 0;
   const int T = resolve_threads(cfg.threads, n, 4096);
   std::vector<double> cost(T, 0.0);
@@ -131,10 +127,10 @@ GloveEpoch glove_train(float* params, int64_t V, const GloveRecord* rec, size_t 
 #else
     const int t = 0;
 #endif
-    std::vector<float> u(2 * static_cast<size_t>(dp));
+    std::vector<float> u(2 * static_cast<size_t>(dim));
     const size_t b = begin + n * t / T, e = begin + n * (t + 1) / T;
-    train_share(params, V, dp, B, rec + b, e - b, cfg.eta, cfg.grad_clip, u.data(),
-                u.data() + dp, &cost[t], &skipped[t]);
+    train_share(params, V, dim, B, rec + b, e - b, cfg.eta, cfg.grad_clip, u.data(),
+                u.data() + dim, &cost[t], &skipped[t]);
   }
   GloveEpoch out;
   for (int t = 0; t < T; ++t) {
