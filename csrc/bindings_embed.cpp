@@ -152,31 +152,14 @@ void init_embed(py::module_& m) {
            py::arg("cfg"), py::arg("vocab"), py::arg("path"), py::arg("progress") = py::none())
       .def("to_coo",
            [](CooccurCounter& c, bool mirror, int threads) {
-             const int workers = resolve_threads(threads);
-             std::vector<std::unique_ptr<CooSink>> sinks;
-             std::vector<CooccurSink*> ptrs;
-             for (int w = 0; w < workers; ++w) {
-               sinks.push_back(std::make_unique<CooSink>(mirror));
-               ptrs.push_back(sinks.back().get());
-             }
+             if (mirror != c.symmetric()) throw py::value_error("mirror must equal symmetric");
+             CooMatrix m;
              {
                py::gil_scoped_release nogil;
-               c.merge(ptrs, [] { check_signals(); });
+               m = c.merge_coo(resolve_threads(threads), [] { check_signals(); });
              }
-             size_t n = 0;
-             for (auto& s : sinks) n += s->size();
-             py::array_t<int32_t> row(static_cast<py::ssize_t>(n)), col(static_cast<py::ssize_t>(n));
-             py::array_t<float> val(static_cast<py::ssize_t>(n));
-             {
-               py::gil_scoped_release nogil;
-               size_t k = 0;
-               for (auto& s : sinks) {
-                 s->copy_to(row.mutable_data() + k, col.mutable_data() + k, val.mutable_data() + k);
-                 k += s->size();
-                 s.reset();
-               }
-             }
-             return py::make_tuple(row, col, val);
+             return py::make_tuple(to_numpy(std::move(m.row)), to_numpy(std::move(m.col)),
+                                   to_numpy(std::move(m.val)));
            })
       .def("to_file",
            [](CooccurCounter& c, const std::string& path, bool mirror) {

@@ -15,16 +15,18 @@
 
 namespace pfn {
 
-namespace {
-
 // A sparse pair: key = (row rank << shift) | column rank, and its partial sum.
 #pragma pack(push, 4)
-struct Rec {
+struct CooccurRecord {
   uint64_t key;
   float val;
 };
 #pragma pack(pop)
-static_assert(sizeof(Rec) == 12, "Rec must be packed");
+static_assert(sizeof(CooccurRecord) == 12, "CooccurRecord must be packed");
+
+namespace {
+
+using Rec = CooccurRecord;
 
 constexpr int kPartBits = 8;  // sparse pairs are split by the column's low bits
 constexpr int kParts = 1 << kPartBits;
@@ -391,7 +393,7 @@ void CooccurCounter::add_texts(const AnalyzerConfig& acfg, const StringIdMap& vo
   note_peak();
 }
 
-void CooccurCounter::merge(const std::vector<CooccurSink*>& sinks, const std::function<void()>& poll) {
+void CooccurCounter::finish_counting() {
   const int T = static_cast<int>(shards_.size());
   for (auto& sh : shards_) {
     stats_.documents += sh->docs;
@@ -407,7 +409,58 @@ void CooccurCounter::merge(const std::vector<CooccurSink*>& sinks, const std::fu
     for (long c = 0; c < static_cast<long>(cells_); ++c) d0[c] += dt[c];
     std::vector<double>().swap(shards_[t]->dense);
   }
+}
 
+// Gathers partition p from every shard (memory and disk) into `a`, frees its blocks,
+// sorts and sums it; returns the number of distinct pairs left at the front of `a`.
+size_t CooccurCounter::gather_partition(int p, std::vector<CooccurRecord>& a, std::vector<CooccurRecord>& tmp) {
+  size_t n = 0;
+  for (auto& sh : shards_) {
+    n += sh->fill[p] + sh->full[p].size() * kBlock + sh->packed[p].size();
+    for (auto& e : sh->disk[p]) n += e.second;
+  }
+  a.resize(n);
+  tmp.resize(n);
+  size_t k = 0;
+  for (auto& sh : shards_) {
+    for (auto& e : sh->disk[p]) {
+      read_all(sh->fd, a.data() + k, e.second * sizeof(Rec), e.first);
+      k += e.second;
+    }
+    for (auto& blk : sh->full[p]) {
+      std::memcpy(a.data() + k, blk.get(), kBlock * sizeof(Rec));
+      k += kBlock;
+    }
+    std::vector<std::unique_ptr<Rec[]>>().swap(sh->full[p]);
+    std::copy(sh->packed[p].begin(), sh->packed[p].end(), a.begin() + static_cast<long>(k));
+    k += sh->packed[p].size();
+    std::vector<Rec>().swap(sh->packed[p]);
+    std::memcpy(a.data() + k, sh->cur[p], sh->fill[p] * sizeof(Rec));
+    k += sh->fill[p];
+    sh->fill[p] = 0;
+  }
+  return sort_and_combine(a.data(), tmp.data(), n, 2 * key_shift_);
+}
+
+// Calls f(row rank, column rank, value) for the nonzero dense cells of rows [r0, r1):
+// X[a][c] = D[c][a] (the block is indexed [centre][left]), plus D[a][c] when symmetric
+// (the pair seen the other way round; then only c >= a).
+template <class F>
+void CooccurCounter::dense_rows(int32_t r0, int32_t r1, F&& f) const {
+  const bool sym = cfg_.symmetric;
+  const double* d0 = shards_[0]->dense.data();
+  for (int32_t r = r0; r < r1; ++r) {
+    const int32_t lim = lim_[r];
+    for (int32_t c = sym ? r : 0; c < lim; ++c) {
+      double v = d0[off_[c] + r];
+      if (sym && c != r) v += d0[off_[r] + c];
+      if (v != 0) f(r, c, v);
+    }
+  }
+}
+
+void CooccurCounter::merge(const std::vector<CooccurSink*>& sinks, const std::function<void()>& poll) {
+  finish_counting();
   const bool sym = cfg_.symmetric;
   const uint64_t mask = (uint64_t(1) << key_shift_) - 1;
   const int workers = static_cast<int>(sinks.size());
@@ -433,46 +486,13 @@ void CooccurCounter::merge(const std::vector<CooccurSink*>& sinks, const std::fu
       err.run([&] {
         if (w == 0 && poll) poll();
         if (task < kParts) {
-          const int p = static_cast<int>(task);
-          size_t n = 0;
-          for (auto& sh : shards_) {
-            n += sh->fill[p] + sh->full[p].size() * kBlock + sh->packed[p].size();
-            for (auto& e : sh->disk[p]) n += e.second;
-          }
-          a.resize(n);
-          tmp.resize(n);
-          size_t k = 0;
-          for (auto& sh : shards_) {
-            for (auto& e : sh->disk[p]) {
-              read_all(sh->fd, a.data() + k, e.second * sizeof(Rec), e.first);
-              k += e.second;
-            }
-            for (auto& blk : sh->full[p]) {
-              std::memcpy(a.data() + k, blk.get(), kBlock * sizeof(Rec));
-              k += kBlock;
-            }
-            std::copy(sh->packed[p].begin(), sh->packed[p].end(), a.begin() + static_cast<long>(k));
-            k += sh->packed[p].size();
-            std::memcpy(a.data() + k, sh->cur[p], sh->fill[p] * sizeof(Rec));
-            k += sh->fill[p];
-          }
-          const size_t m = sort_and_combine(a.data(), tmp.data(), n, 2 * key_shift_);
+          const size_t m = gather_partition(static_cast<int>(task), a, tmp);
           for (size_t i = 0; i < m; ++i)
             emit(static_cast<int32_t>(a[i].key >> key_shift_), static_cast<int32_t>(a[i].key & mask), a[i].val);
         } else {
-          // The dense block is indexed [centre][left]: X[a][c] = D[c][a], plus D[a][c]
-          // when symmetric (the pair seen the other way round).
           const int64_t ch = task - kParts;
-          const int32_t r0 = static_cast<int32_t>(rows_ * ch / dense_chunks);
-          const int32_t r1 = static_cast<int32_t>(rows_ * (ch + 1) / dense_chunks);
-          for (int32_t r = r0; r < r1; ++r) {
-            const int32_t lim = lim_[r];
-            for (int32_t c = sym ? r : 0; c < lim; ++c) {
-              double v = d0[off_[c] + r];
-              if (sym && c != r) v += d0[off_[r] + c];
-              if (v != 0) emit(r, c, v);
-            }
-          }
+          dense_rows(static_cast<int32_t>(rows_ * ch / dense_chunks),
+                     static_cast<int32_t>(rows_ * (ch + 1) / dense_chunks), emit);
         }
       });
     }
@@ -481,30 +501,81 @@ void CooccurCounter::merge(const std::vector<CooccurSink*>& sinks, const std::fu
   shards_.clear();
 }
 
-// ------------------------------------------------------------------ sinks
-void CooSink::add(int32_t r, int32_t c, double v) {
-  put(r, c, static_cast<float>(v));
-  if (mirror_ && r != c) put(c, r, static_cast<float>(v));
-}
-
-void CooSink::new_chunk() {
-  chunks_.emplace_back(new Entry[kChunk]);
-  fill_ = 0;
-}
-
-void CooSink::copy_to(int32_t* row, int32_t* col, float* val) const {
-  size_t k = 0;
-  for (size_t i = 0; i < chunks_.size(); ++i) {
-    const size_t n = i + 1 < chunks_.size() ? kChunk : fill_;
-    const Entry* e = chunks_[i].get();
-    for (size_t j = 0; j < n; ++j, ++k) {
-      row[k] = e[j].row;
-      col[k] = e[j].col;
-      val[k] = e[j].val;
+CooMatrix CooccurCounter::merge_coo(int workers, const std::function<void()>& poll) {
+  finish_counting();
+  const bool sym = cfg_.symmetric;
+  const uint64_t mask = (uint64_t(1) << key_shift_) - 1;
+  const int32_t dense_chunks = std::min<int32_t>(rows_, 64);
+  const long tasks = kParts + dense_chunks;
+  // Phase 1: each task's entries, sorted and summed (sparse partitions are freed as they
+  // are read, so the counts never exist twice in full).
+  std::vector<std::vector<Rec>> part(static_cast<size_t>(tasks));
+  std::vector<size_t> out_n(static_cast<size_t>(tasks) + 1, 0);
+  FirstError err;
+#pragma omp parallel num_threads(workers)
+  {
+#ifdef _OPENMP
+    const int w = omp_get_thread_num();
+#else
+    const int w = 0;
+#endif
+    std::vector<Rec> a, tmp;
+#pragma omp for schedule(dynamic, 1)
+    for (long task = 0; task < tasks; ++task) {
+      err.run([&] {
+        if (w == 0 && poll) poll();
+        std::vector<Rec>& res = part[task];
+        if (task < kParts) {
+          const size_t m = gather_partition(static_cast<int>(task), a, tmp);
+          res.assign(a.begin(), a.begin() + static_cast<long>(m));
+        } else {
+          const int64_t ch = task - kParts;
+          dense_rows(static_cast<int32_t>(rows_ * ch / dense_chunks),
+                     static_cast<int32_t>(rows_ * (ch + 1) / dense_chunks),
+                     [&](int32_t r, int32_t c, double v) {
+                       res.push_back(Rec{(uint64_t(r) << key_shift_) | uint64_t(c), static_cast<float>(v)});
+                     });
+        }
+        size_t k = 0;
+        for (const Rec& r : res) k += (sym && (r.key >> key_shift_) != (r.key & mask)) ? 2 : 1;
+        out_n[task + 1] = k;
+      });
     }
   }
+  err.rethrow();
+  for (long t = 0; t < tasks; ++t) out_n[t + 1] += out_n[t];
+  // Phase 2: write every task's entries (both directions when symmetric) at its offset.
+  CooMatrix out;
+  out.n = out_n[tasks];
+  out.row = Buffer<int32_t>(out.n);
+  out.col = Buffer<int32_t>(out.n);
+  out.val = Buffer<float>(out.n);
+#pragma omp parallel for num_threads(workers) schedule(dynamic, 1)
+  for (long task = 0; task < tasks; ++task) {
+    size_t k = out_n[task];
+    int32_t* row = out.row.data();
+    int32_t* col = out.col.data();
+    float* val = out.val.data();
+    for (const Rec& r : part[task]) {
+      const int32_t a = id_of_rank_[r.key >> key_shift_], c = id_of_rank_[r.key & mask];
+      float v = r.val;
+      if (sym && a == c) v *= 2;  // both directions of a pair of equal words
+      row[k] = a;
+      col[k] = c;
+      val[k++] = v;
+      if (sym && a != c) {
+        row[k] = c;
+        col[k] = a;
+        val[k++] = v;
+      }
+    }
+    std::vector<Rec>().swap(part[task]);
+  }
+  shards_.clear();
+  return out;
 }
 
+// ------------------------------------------------------------------ sinks
 GloveRecordFileSink::GloveRecordFileSink(const std::string& path, bool mirror)
     : path_(path), f_(std::fopen(path.c_str(), "wb")), mirror_(mirror) {
   if (!f_) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/buffer.h"
 #include "common/string_map.h"
 #include "text/analyzer.h"
 
@@ -53,31 +54,6 @@ class CooccurSink {
   virtual void add(int32_t row, int32_t col, double value) = 0;
 };
 
-// Collects the full matrix as COO entries (mirroring symmetric counts), in chunks that
-// are never moved.
-class CooSink : public CooccurSink {
- public:
-  explicit CooSink(bool mirror) : mirror_(mirror) {}
-  void add(int32_t row, int32_t col, double value) override;
-  size_t size() const { return chunks_.empty() ? 0 : (chunks_.size() - 1) * kChunk + fill_; }
-  void copy_to(int32_t* row, int32_t* col, float* val) const;
-
- private:
-  struct Entry {
-    int32_t row, col;
-    float val;
-  };
-  static constexpr size_t kChunk = size_t(1) << 18;
-  void put(int32_t r, int32_t c, float v) {
-    if (chunks_.empty() || fill_ == kChunk) new_chunk();
-    chunks_.back()[fill_++] = Entry{r, c, v};
-  }
-  void new_chunk();
-  std::vector<std::unique_ptr<Entry[]>> chunks_;
-  size_t fill_ = 0;
-  bool mirror_;
-};
-
 // Writes the reference tool's binary records: int32 row + 1, int32 col + 1, float64 value
 // (mirroring symmetric counts). close() reports write errors.
 class GloveRecordFileSink : public CooccurSink {
@@ -98,6 +74,15 @@ class GloveRecordFileSink : public CooccurSink {
   uint64_t records_ = 0;
 };
 
+struct CooccurRecord;  // a sparse pair and its partial sum (cooccur.cpp)
+
+// The whole matrix as COO arrays.
+struct CooMatrix {
+  Buffer<int32_t> row, col;
+  Buffer<float> val;
+  size_t n = 0;
+};
+
 class CooccurCounter {
  public:
   // rank_of_id: a permutation of 0..V-1, small ranks for frequent words.
@@ -116,13 +101,20 @@ class CooccurCounter {
   // Merges everything, one sink per merging thread; `poll` is called now and then from
   // the calling thread (it may throw to cancel). The counter is spent afterwards.
   void merge(const std::vector<CooccurSink*>& sinks, const std::function<void()>& poll = {});
+  // The same, straight into COO arrays (mirrored when symmetric), on `workers` threads.
+  CooMatrix merge_coo(int workers, const std::function<void()>& poll = {});
 
   const CooccurStats& stats() const { return stats_; }
   int32_t vocab_size() const { return static_cast<int32_t>(id_of_rank_.size()); }
+  bool symmetric() const { return cfg_.symmetric; }
 
  private:
   struct Shard;
   void count_doc(Shard& sh, const int32_t* r, size_t n);
+  void finish_counting();
+  size_t gather_partition(int p, std::vector<CooccurRecord>& a, std::vector<CooccurRecord>& tmp);
+  template <class F>
+  void dense_rows(int32_t r0, int32_t r1, F&& f) const;
   void block_full(Shard& sh, int part);
   void compact(Shard& sh);
   void spill(Shard& sh);
