@@ -1,6 +1,9 @@
 #include "embed/cooccur.h"
 
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <unistd.h>
 
 #include <algorithm>
@@ -543,6 +546,10 @@ CooMatrix CooccurCounter::merge_coo(int workers, const std::function<void()>& po
     }
   }
   err.rethrow();
+  shards_.clear();
+#ifdef __GLIBC__
+  malloc_trim(0);  // the freed blocks were small heap allocations: hand them back to the OS
+#endif
   for (long t = 0; t < tasks; ++t) out_n[t + 1] += out_n[t];
   // Phase 2: write every task's entries (both directions when symmetric) at its offset.
   CooMatrix out;
@@ -571,7 +578,6 @@ CooMatrix CooccurCounter::merge_coo(int workers, const std::function<void()>& po
     }
     std::vector<Rec>().swap(part[task]);
   }
-  shards_.clear();
   return out;
 }
 
