@@ -46,7 +46,7 @@ py::tuple vectors_to_py(WordVectorsData&& v) {
 }
 
 struct Records {
-  Buffer<GloveRecord> rec;
+  GloveData data;
   int64_t vocab_size = 0;
 };
 
@@ -184,23 +184,29 @@ void init_embed(py::module_& m) {
 
   // ---------------------------------------------------------------- GloVe
   py::class_<Records>(m, "GloveRecords")
-      .def("__len__", [](const Records& r) { return r.rec.size(); })
+      .def("__len__", [](const Records& r) { return r.data.rec.size(); })
+      .def("tile_sizes", [](const Records& r) {
+        std::vector<int64_t> s(r.data.tiles());
+        for (size_t t = 0; t < s.size(); ++t) s[t] = static_cast<int64_t>(r.data.tile_start[t + 1] - r.data.tile_start[t]);
+        return to_numpy(std::move(s));
+      })
       .def_readonly("vocab_size", &Records::vocab_size)
       .def("arrays", [](const Records& r) {  // (i, j, log X, f(X)) in training order
-        const size_t n = r.rec.size();
+        const auto& rec = r.data.rec;
+        const size_t n = rec.size();
         py::array_t<int32_t> i(static_cast<py::ssize_t>(n)), j(static_cast<py::ssize_t>(n));
         py::array_t<float> lx(static_cast<py::ssize_t>(n)), fx(static_cast<py::ssize_t>(n));
         for (size_t k = 0; k < n; ++k) {
-          i.mutable_data()[k] = r.rec[k].i;
-          j.mutable_data()[k] = r.rec[k].j;
-          lx.mutable_data()[k] = r.rec[k].logx;
-          fx.mutable_data()[k] = r.rec[k].weight;
+          i.mutable_data()[k] = rec[k].i;
+          j.mutable_data()[k] = rec[k].j;
+          lx.mutable_data()[k] = rec[k].logx;
+          fx.mutable_data()[k] = rec[k].weight;
         }
         return py::make_tuple(i, j, lx, fx);
       });
 
   m.def("glove_records", [](const I32& row, const I32& col, const F32& val, int64_t V, float x_max,
-                            float alpha, int threads, uint64_t seed) {
+                            float alpha, int threads, uint64_t seed, int64_t tile_words) {
     const int64_t n = row.size();
     if (col.size() != n || val.size() != n) throw py::value_error("row, col and data differ in length");
     const int32_t* r = row.data();
@@ -218,11 +224,12 @@ void init_embed(py::module_& m) {
     cfg.x_max = x_max;
     cfg.alpha = alpha;
     cfg.threads = threads;
+    cfg.tile_words = tile_words;
     auto out = std::make_unique<Records>();
     out->vocab_size = V;
     {
       py::gil_scoped_release nogil;
-      out->rec = glove_records(r, c, v, static_cast<size_t>(n), cfg, seed);
+      out->data = glove_records(r, c, v, static_cast<size_t>(n), cfg, seed);
     }
     return out;
   });
@@ -235,10 +242,13 @@ void init_embed(py::module_& m) {
     glove_init(p, V, dim, seed);
   });
 
-  m.def("glove_train", [](py::array params, int dim, const Records& rec, size_t begin, size_t end,
-                          float eta, float grad_clip, int threads) {
+  m.def("glove_train", [](py::array params, int dim, const Records& rec, const I64& order, float eta,
+                          float grad_clip, int threads) {
     float* p = param_array(params, 2 * rec.vocab_size, glove_block(dim));
-    if (begin > end || end > rec.rec.size()) throw py::value_error("record range out of bounds");
+    const int64_t* o = order.data();
+    const int64_t n_tiles = static_cast<int64_t>(rec.data.tiles());
+    for (py::ssize_t k = 0; k < order.size(); ++k)
+      if (o[k] < 0 || o[k] >= n_tiles) throw py::value_error("tile index out of range");
     GloveConfig cfg;
     cfg.dim = dim;
     cfg.eta = eta;
@@ -247,7 +257,7 @@ void init_embed(py::module_& m) {
     GloveEpoch e;
     {
       py::gil_scoped_release nogil;
-      e = glove_train(p, rec.vocab_size, rec.rec.data(), begin, end, cfg);
+      e = glove_train(p, rec.vocab_size, rec.data, o, static_cast<size_t>(order.size()), cfg);
     }
     return py::make_tuple(e.cost, e.skipped);
   });

@@ -58,7 +58,7 @@ def test_initialisation_is_the_references():
 @pytest.mark.parametrize("dim", [1, 7, 16, 33])
 def test_epochs_match_numpy_reference(dim):
     X, words = small_problem(dim)
-    model = GloVe(dim=dim, epochs=0, num_threads=1, learning_rate=0.05, seed=5)
+    model = GloVe(dim=dim, epochs=0, num_threads=1, learning_rate=0.05, seed=5, order="shuffle")
     model.fit(X, words, progress=False)
     n = len(words)
     w, g, b, gb = blocks(model.params_, n, dim)
@@ -98,14 +98,29 @@ def test_first_update_is_minus_eta_times_the_gradient():
     assert model.loss_history_[0] == pytest.approx(J(theta0), rel=1e-5)
 
 
-def test_deterministic_with_one_thread_and_seed():
+@pytest.mark.parametrize("order", ["shuffle", "blocked"])
+def test_deterministic_with_one_thread_and_seed(order):
     X, words = small_problem(1)
-    a = GloVe(dim=8, epochs=3, num_threads=1, seed=4).fit(X, words, progress=False)
-    b = GloVe(dim=8, epochs=3, num_threads=1, seed=4).fit(X, words, progress=False)
-    c = GloVe(dim=8, epochs=3, num_threads=1, seed=5).fit(X, words, progress=False)
+    a = GloVe(dim=8, epochs=3, num_threads=1, seed=4, order=order).fit(X, words, progress=False)
+    b = GloVe(dim=8, epochs=3, num_threads=1, seed=4, order=order).fit(X, words, progress=False)
+    c = GloVe(dim=8, epochs=3, num_threads=1, seed=5, order=order).fit(X, words, progress=False)
     np.testing.assert_array_equal(a.params_, b.params_)
     assert a.loss_history_ == b.loss_history_
     assert not np.array_equal(a.params_, c.params_)
+
+
+def test_blocked_order_visits_every_record_once_per_epoch():
+    X, words = small_problem(6, n=3000, density=0.002)
+    model = GloVe(dim=100, epochs=0, order="blocked", num_threads=1).fit(X, words, progress=False)
+    rec = model._rec.arrays()
+    coo = X.tocoo()
+    assert sorted(zip(rec[0].tolist(), rec[1].tolist())) == sorted(zip(coo.row.tolist(), coo.col.tolist()))
+    assert model._rec.tile_sizes().sum() == X.nnz and len(model._rec.tile_sizes()) > 1
+    # Records of a tile share a word group and a context group.
+    g = model._tile_words()
+    ends = np.cumsum(model._rec.tile_sizes())
+    for b, e in zip(np.r_[0, ends[:-1]], ends):
+        assert len(set((rec[0][b:e] // g).tolist())) == 1 and len(set((rec[1][b:e] // g).tolist())) == 1
 
 
 def test_continued_training_equals_uninterrupted(tmp_path):
@@ -122,14 +137,15 @@ def test_continued_training_equals_uninterrupted(tmp_path):
     assert loaded.loss_history_ == whole.loss_history_
 
 
-def test_hogwild_threads_converge_like_one_thread(corpus_lines):
+def test_hogwild_threads_and_orders_converge_alike(corpus_lines):
     vocab = Vocab.build(corpus_lines, min_count=3, specials=())
     X = cooccurrence(corpus_lines, vocab, progress=False)
-    one = GloVe(dim=20, epochs=5, num_threads=1).fit(X, vocab, progress=False)
-    two = GloVe(dim=20, epochs=5, num_threads=2).fit(X, vocab, progress=False)
+    one = GloVe(dim=20, epochs=5, num_threads=1, order="shuffle").fit(X, vocab, progress=False)
     assert one.loss_history_[-1] < 0.6 * one.loss_history_[0]
-    assert two.loss_history_[-1] == pytest.approx(one.loss_history_[-1], rel=0.05)
     assert one.skipped_ == 0
+    for threads, order in ((2, "shuffle"), (1, "blocked"), (2, "blocked")):
+        other = GloVe(dim=20, epochs=5, num_threads=threads, order=order).fit(X, vocab, progress=False)
+        assert other.loss_history_[-1] == pytest.approx(one.loss_history_[-1], rel=0.05), (threads, order)
 
 
 def test_learns_structure():
@@ -185,7 +201,7 @@ def test_bad_input(tmp_path):
         GloVe(dim=4).fit(bad, words, progress=False)
     with pytest.raises(ValueError, match="no positive entries"):
         GloVe(dim=4).fit(sp.coo_matrix((len(words), len(words))), words, progress=False)
-    for kw in ({"dim": 0}, {"learning_rate": -1}, {"x_max": float("nan")}, {"epochs": -1}):
+    for kw in ({"dim": 0}, {"learning_rate": -1}, {"x_max": float("nan")}, {"epochs": -1}, {"order": "x"}):
         with pytest.raises(ValueError):
             GloVe(**kw).fit(X, words, progress=False)
     with pytest.raises(TypeError, match="sparse"):

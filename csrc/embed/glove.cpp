@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "common/cpu.h"
@@ -83,10 +84,11 @@ void train_share(float* P, int64_t V, int dim, size_t B, const GloveRecord* rec,
 
 }  // namespace
 
-Buffer<GloveRecord> glove_records(const int32_t* row, const int32_t* col, const float* val,
-                                  size_t n, const GloveConfig& cfg, uint64_t seed) {
-  Buffer<GloveRecord> out(n);
-  GloveRecord* o = out.data();
+GloveData glove_records(const int32_t* row, const int32_t* col, const float* val, size_t n,
+                        const GloveConfig& cfg, uint64_t seed) {
+  GloveData out;
+  out.rec = Buffer<GloveRecord>(n);
+  GloveRecord* o = out.rec.data();
   const double xmax = cfg.x_max, alpha = cfg.alpha;
 #pragma omp parallel for num_threads(resolve_threads(cfg.threads, n)) schedule(static)
   for (long k = 0; k < static_cast<long>(n); ++k) {
@@ -96,8 +98,44 @@ Buffer<GloveRecord> glove_records(const int32_t* row, const int32_t* col, const 
     o[k].logx = static_cast<float>(std::log(x));
     o[k].weight = static_cast<float>(x > xmax ? 1.0 : std::pow(x / xmax, alpha));
   }
-  Rng rng{seed ^ 0x5851F42D4C957F2Dull};  // Fisher-Yates
-  for (size_t k = n; k > 1; --k) std::swap(o[k - 1], o[rng.below(k)]);
+  Rng rng{seed ^ 0x5851F42D4C957F2Dull};
+  auto shuffle = [&](GloveRecord* a, size_t m) {  // Fisher-Yates
+    for (size_t k = m; k > 1; --k) std::swap(a[k - 1], a[rng.below(k)]);
+  };
+  if (cfg.tile_words <= 0) {
+    shuffle(o, n);
+    constexpr size_t kChunk = 1 << 16;
+    for (size_t b = 0; b < n; b += kChunk) out.tile_start.push_back(b);
+    out.tile_start.push_back(n);
+    return out;
+  }
+  // Blocked order: words in groups of tile_words consecutive ids (ids follow frequency,
+  // so frequent words share groups); the records of each (word group, context group)
+  // tile are shuffled and kept together. A tile's parameters fit in a core's L2 cache,
+  // and the caller visits the tiles in a new random order every epoch.
+  int64_t V = 0;
+  for (size_t k = 0; k < n; ++k) V = std::max<int64_t>(V, std::max(o[k].i, o[k].j) + 1);
+  const int64_t g = cfg.tile_words;
+  const int64_t G = (V + g - 1) / g;
+  std::vector<size_t> start(static_cast<size_t>(G * G) + 1, 0);
+  auto tile_of = [&](const GloveRecord& r) { return static_cast<size_t>((r.i / g) * G + r.j / g); };
+  for (size_t k = 0; k < n; ++k) ++start[tile_of(o[k]) + 1];
+  for (size_t t = 0; t < static_cast<size_t>(G * G); ++t) start[t + 1] += start[t];
+  {
+    Buffer<GloveRecord> sorted(n);
+    std::vector<size_t> pos(start.begin(), start.end() - 1);
+    for (size_t k = 0; k < n; ++k) sorted[pos[tile_of(o[k])]++] = o[k];
+    out.rec = std::move(sorted);
+  }
+  o = out.rec.data();
+  // Big tiles are cut so threads share the work evenly; empty ones are dropped.
+  constexpr size_t kMaxTile = 1 << 17;
+  out.tile_start.push_back(0);
+  for (size_t t = 0; t < static_cast<size_t>(G * G); ++t) {
+    shuffle(o + start[t], start[t + 1] - start[t]);
+    for (size_t b = start[t]; b < start[t + 1]; b += kMaxTile)
+      out.tile_start.push_back(std::min(b + kMaxTile, start[t + 1]));
+  }
   return out;
 }
 
@@ -112,11 +150,12 @@ void glove_init(float* params, int64_t V, int dim, uint64_t seed) {
   }
 }
 
-GloveEpoch glove_train(float* params, int64_t V, const GloveRecord* rec, size_t begin,
-                       size_t end, const GloveConfig& cfg) {
+GloveEpoch glove_train(float* params, int64_t V, const GloveData& data, const int64_t* order,
+                       size_t n_order, const GloveConfig& cfg) {
   const int dim = cfg.dim;
   const size_t B = glove_block(dim);
-  const size_t n = end > begin ? end - begin : 0;
+  size_t n = 0;
+  for (size_t k = 0; k < n_order; ++k) n += data.tile_start[order[k] + 1] - data.tile_start[order[k]];
   const int T = resolve_threads(cfg.threads, n, 4096);
   std::vector<double> cost(T, 0.0);
   std::vector<uint64_t> skipped(T, 0);
@@ -128,9 +167,16 @@ GloveEpoch glove_train(float* params, int64_t V, const GloveRecord* rec, size_t 
     const int t = 0;
 #endif
     std::vector<float> u(2 * static_cast<size_t>(dim));
-    const size_t b = begin + n * t / T, e = begin + n * (t + 1) / T;
-    train_share(params, V, dim, B, rec + b, e - b, cfg.eta, cfg.grad_clip, u.data(),
-                u.data() + dim, &cost[t], &skipped[t]);
+#pragma omp for schedule(dynamic, 1)
+    for (long k = 0; k < static_cast<long>(n_order); ++k) {
+      const size_t b = data.tile_start[order[k]], e = data.tile_start[order[k] + 1];
+      double c = 0;
+      uint64_t sk = 0;
+      train_share(params, V, dim, B, data.rec.data() + b, e - b, cfg.eta, cfg.grad_clip, u.data(),
+                  u.data() + dim, &c, &sk);
+      cost[t] += c;
+      skipped[t] += sk;
+    }
   }
   GloveEpoch out;
   for (int t = 0; t < T; ++t) {

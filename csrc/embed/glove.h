@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/buffer.h"
 
@@ -15,6 +16,7 @@ struct GloveConfig {
   float eta = 0.05f;          // learning rate
   float grad_clip = 100.0f;   // clip of each component of the (eta-scaled) gradient
   int threads = 1;
+  int64_t tile_words = 0;     // > 0: blocked record order (see glove_records)
 };
 
 // One training record: word i, context j, log X_ij and the weight f(X_ij), computed once.
@@ -28,10 +30,18 @@ struct GloveRecord {
 // 64-byte aligned, so one record touches two compact runs of memory.
 inline size_t glove_block(int dim) { return (2 * (static_cast<size_t>(dim) + 1) + 15) / 16 * 16; }
 
-// Records from COO entries (row, col, value > 0, finite; checked by the caller),
-// shuffled with `seed`.
-Buffer<GloveRecord> glove_records(const int32_t* row, const int32_t* col, const float* val,
-                                  size_t n, const GloveConfig& cfg, uint64_t seed);
+// Training records, grouped into tiles that threads take one at a time.
+struct GloveData {
+  Buffer<GloveRecord> rec;
+  std::vector<size_t> tile_start;  // tile t is rec[tile_start[t], tile_start[t + 1])
+  size_t tiles() const { return tile_start.size() - 1; }
+};
+
+// Records from COO entries (row, col, value > 0, finite; checked by the caller). With
+// tile_words == 0 they are shuffled once (as the reference's `shuffle`) and cut into
+// chunks; else see glove_records' blocked order.
+GloveData glove_records(const int32_t* row, const int32_t* col, const float* val, size_t n,
+                        const GloveConfig& cfg, uint64_t seed);
 
 // The reference initialisation: every weight and bias uniform in (-0.5, 0.5) / dim,
 // AdaGrad sums 1. `params` has 2 * V * glove_block(dim) floats.
@@ -42,9 +52,9 @@ struct GloveEpoch {
   uint64_t skipped = 0;  // records whose update was not finite
 };
 
-// Trains on records [begin, end) once, split into contiguous shares between threads
-// (Hogwild: threads update the shared parameters without locks).
-GloveEpoch glove_train(float* params, int64_t V, const GloveRecord* rec, size_t begin,
-                       size_t end, const GloveConfig& cfg);
+// Trains on tiles order[0, n_order) once; threads take tiles in turn and update the shared
+// parameters without locks (Hogwild).
+GloveEpoch glove_train(float* params, int64_t V, const GloveData& data, const int64_t* order,
+                       size_t n_order, const GloveConfig& cfg);
 
 }  // namespace pfn
