@@ -9,8 +9,8 @@ in-memory one on the whole corpus.
   - co-occurrence: tokens/s (tokenizing included) with 1 and 2 threads, in memory and
     out of core (memory_limit small enough to spill); peak memory; a scaling table over
     1x, 4x, 16x the corpus (by repetition);
-  - GloVe: records/s and seconds per epoch at dim 50, 100, 200 with 1 and 2 threads;
-    peak memory;
+  - GloVe: records/s and seconds per epoch at dim 50, 100, 200 with 1 and 2 threads, in
+    the default blocked order and the reference's shuffled order; peak memory;
   - quality after 25 epochs at dim 100: analogy accuracy (questions-words.txt, gensim's
     rules) and WordSim-353 / SimLex-999 Spearman, with coverage; against the numpy
     implementation in glove_numpy.py run for a few epochs, loss curves side by side.
@@ -186,18 +186,20 @@ def main():
     # ---- GloVe speed
     say("### GloVe training (`GloVe.fit`, records = nonzero co-occurrences)")
     say()
-    say("| dim | threads | s/epoch (median) | M records/s | M records per CPU-second |")
-    say("|---|---|---|---|---|")
+    say("| dim | order | threads | s/epoch (median) | M records/s | M records per CPU-second |")
+    say("|---|---|---|---|---|---|")
     n_rec = Xin.nnz
     for dim in (50, 100, 200):
-        for threads in (1, 2):
-            m = GloVe(dim=dim, epochs=0, num_threads=threads).fit(Xin, vocab, progress=False)
-            ts = []
-            for _ in range(max(a.reps, 3)):
-                m.partial_fit(Xin, epochs=1, progress=False)
-                ts.append(m.last_epoch_seconds_)
-            med = statistics.median(ts)
-            say(f"| {dim} | {threads} | {med:.2f} | {n_rec / med / 1e6:.2f} | {n_rec / med / threads / 1e6:.2f} |")
+        for order in ("blocked", "shuffle"):
+            for threads in (1, 2):
+                m = GloVe(dim=dim, epochs=0, num_threads=threads, order=order).fit(Xin, vocab, progress=False)
+                ts = []
+                for _ in range(max(a.reps, 3)):
+                    m.partial_fit(Xin, epochs=1, progress=False)
+                    ts.append(m.last_epoch_seconds_)
+                med = statistics.median(ts)
+                say(f"| {dim} | {order} | {threads} | {med:.2f} | {n_rec / med / 1e6:.2f} | "
+                    f"{n_rec / med / threads / 1e6:.2f} |")
     xpath = os.path.join(tmp, "X.npz")
     sp.save_npz(xpath, Xin.tocsr(), compressed=False)
     mem = peak_rss((f"import scipy.sparse as sp\nfrom pyfast_nlp import GloVe\n"
@@ -244,6 +246,9 @@ def quality(a, X, vocab, say):
     t0 = time.perf_counter()
     ours = GloVe(dim=100, epochs=a.epochs, num_threads=2, seed=0).fit(X, vocab, progress=False)
     t_ours = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ref_order = GloVe(dim=100, epochs=a.epochs, num_threads=2, seed=0, order="shuffle").fit(X, vocab, progress=False)
+    t_ref = time.perf_counter() - t0
     early = GloVe(dim=100, epochs=a.numpy_epochs, num_threads=2, seed=0).fit(X, vocab, progress=False)
     t0 = time.perf_counter()
     vec_np, loss_np = train_glove_numpy(X, dim=100, epochs=a.numpy_epochs)
@@ -251,6 +256,7 @@ def quality(a, X, vocab, say):
     from pyfast_nlp import WordVectors
 
     rows = [(f"pyfast_nlp, {a.epochs} epochs ({t_ours:.0f} s, 2 threads)", ours.word_vectors()),
+            (f"pyfast_nlp order='shuffle', {a.epochs} epochs ({t_ref:.0f} s)", ref_order.word_vectors()),
             (f"pyfast_nlp, {a.numpy_epochs} epochs", early.word_vectors()),
             (f"numpy implementation, {a.numpy_epochs} epochs ({t_np:.0f} s)", WordVectors(vocab.tokens, vec_np))]
     say("| vectors | analogies: accuracy (semantic / syntactic) | analogy coverage | WordSim-353 Spearman (coverage) "
@@ -264,12 +270,12 @@ def quality(a, X, vocab, say):
     say()
     say("Loss per record by epoch (mean of 1/2 f(X) diff^2, as the reference prints it):")
     say()
-    say("| epoch | pyfast_nlp | numpy |")
-    say("|---|---|---|")
+    say("| epoch | pyfast_nlp (blocked) | pyfast_nlp (shuffle) | numpy |")
+    say("|---|---|---|---|")
     for e in range(a.epochs):
         npl = f"{loss_np[e]:.5f}" if e < len(loss_np) else ""
         if e < a.numpy_epochs or e in (4, 9, 14, 19, a.epochs - 1):
-            say(f"| {e + 1} | {ours.loss_history_[e]:.5f} | {npl} |")
+            say(f"| {e + 1} | {ours.loss_history_[e]:.5f} | {ref_order.loss_history_[e]:.5f} | {npl} |")
     say()
 
 

@@ -75,7 +75,7 @@ def _count(corpus: Corpus, vocab: Vocab, tokenizer: Optional[Tokenizer], window:
     if isinstance(corpus, (str, os.PathLike)):
         path = _check_file(corpus)
         if callable(tok.stemmer):  # a Python stemmer: tokenize in Python, count ids
-            for ids in _id_batches((vocab.encode(t, unknown="drop") for t in tok.tokenize_file(path)), progress):
+            for ids in _id_batches(vocab.encode(t, unknown="drop") for t in tok.tokenize_file(path)):
                 counter.add_ids(*ids)
         else:
             with progress_bar(progress, total=os.path.getsize(path), unit="B", unit_scale=True,
@@ -87,11 +87,11 @@ def _count(corpus: Corpus, vocab: Vocab, tokenizer: Optional[Tokenizer], window:
         if isinstance(corpus, bytes):
             raise TypeError("corpus must be a path, a list of texts, token lists or id arrays")
         docs = corpus if isinstance(corpus, (list, tuple)) else list(corpus)
-        first = docs[0] if len(docs) else None
+        first = next((d for d in docs if len(d)), docs[0] if len(docs) else None)  # the kind of item
         if first is None or isinstance(first, (str, bytes)):
             if callable(tok.stemmer):
                 gen = (vocab.encode(t, unknown="drop") for t in tok.tokenize_batch(list(docs)))
-                for ids in _id_batches(gen, progress):
+                for ids in _id_batches(gen):
                     counter.add_ids(*ids)
             else:
                 with progress_bar(progress and len(docs) > _BATCH, total=len(docs), unit="doc",
@@ -102,11 +102,11 @@ def _count(corpus: Corpus, vocab: Vocab, tokenizer: Optional[Tokenizer], window:
                         bar.update(len(batch))
         elif isinstance(first, np.ndarray) or (isinstance(first, (list, tuple)) and first
                                                 and not isinstance(first[0], str)):
-            for ids in _id_batches((_ids_of(d, i) for i, d in enumerate(docs)), progress):
+            for ids in _id_batches(_ids_of(d, i) for i, d in enumerate(docs)):
                 counter.add_ids(*ids)
         else:  # token lists
             gen = (vocab.encode(list(t), unknown="drop") for t in docs)
-            for ids in _id_batches(gen, progress):
+            for ids in _id_batches(gen):
                 counter.add_ids(*ids)
     return counter
 
@@ -122,7 +122,7 @@ def _ids_of(doc: Any, i: int) -> np.ndarray:
     return a.astype(np.int32, copy=False)
 
 
-def _id_batches(docs: Iterable[np.ndarray], progress: bool) -> Iterable[Tuple[np.ndarray, np.ndarray]]:
+def _id_batches(docs: Iterable[np.ndarray]) -> Iterable[Tuple[np.ndarray, np.ndarray]]:
     buf, n = [], 0
     for d in docs:
         buf.append(d)

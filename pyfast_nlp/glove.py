@@ -112,8 +112,10 @@ class GloVe(ParamsMixin):
         if data.size and data.min() < 0:
             k = int(np.flatnonzero(data < 0)[0])
             raise ValueError(f"co-occurrence value {data[k]} at ({coo.row[k]}, {coo.col[k]}) is negative")
+        row, col = coo.row, coo.col
         keep = data > 0  # explicit zeros carry no information (log 0 is undefined)
-        row, col, data = coo.row[keep], coo.col[keep], data[keep]
+        if not keep.all():
+            row, col, data = row[keep], col[keep], data[keep]
         if data.size == 0:
             raise ValueError("the co-occurrence matrix has no positive entries")
         return _core.glove_records(row.astype(np.int32, copy=False), col.astype(np.int32, copy=False),

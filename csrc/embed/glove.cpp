@@ -90,19 +90,18 @@ GloveData glove_records(const int32_t* row, const int32_t* col, const float* val
   out.rec = Buffer<GloveRecord>(n);
   GloveRecord* o = out.rec.data();
   const double xmax = cfg.x_max, alpha = cfg.alpha;
-#pragma omp parallel for num_threads(resolve_threads(cfg.threads, n)) schedule(static)
-  for (long k = 0; k < static_cast<long>(n); ++k) {
+  auto make = [&](size_t k) {
     const double x = val[k];
-    o[k].i = row[k];
-    o[k].j = col[k];
-    o[k].logx = static_cast<float>(std::log(x));
-    o[k].weight = static_cast<float>(x > xmax ? 1.0 : std::pow(x / xmax, alpha));
-  }
+    return GloveRecord{row[k], col[k], static_cast<float>(std::log(x)),
+                       static_cast<float>(x > xmax ? 1.0 : std::pow(x / xmax, alpha))};
+  };
   Rng rng{seed ^ 0x5851F42D4C957F2Dull};
   auto shuffle = [&](GloveRecord* a, size_t m) {  // Fisher-Yates
     for (size_t k = m; k > 1; --k) std::swap(a[k - 1], a[rng.below(k)]);
   };
   if (cfg.tile_words <= 0) {
+#pragma omp parallel for num_threads(resolve_threads(cfg.threads, n)) schedule(static)
+    for (long k = 0; k < static_cast<long>(n); ++k) o[k] = make(static_cast<size_t>(k));
     shuffle(o, n);
     constexpr size_t kChunk = 1 << 16;
     for (size_t b = 0; b < n; b += kChunk) out.tile_start.push_back(b);
@@ -112,22 +111,20 @@ GloveData glove_records(const int32_t* row, const int32_t* col, const float* val
   // Blocked order: words in groups of tile_words consecutive ids (ids follow frequency,
   // so frequent words share groups); the records of each (word group, context group)
   // tile are shuffled and kept together. A tile's parameters fit in a core's L2 cache,
-  // and the caller visits the tiles in a new random order every epoch.
+  // and the caller visits the tiles in a new random order every epoch. Records are
+  // placed straight into their tiles (a counting sort), so there is one copy.
   int64_t V = 0;
-  for (size_t k = 0; k < n; ++k) V = std::max<int64_t>(V, std::max(o[k].i, o[k].j) + 1);
+  for (size_t k = 0; k < n; ++k) V = std::max<int64_t>(V, std::max(row[k], col[k]) + 1);
   const int64_t g = cfg.tile_words;
   const int64_t G = (V + g - 1) / g;
   std::vector<size_t> start(static_cast<size_t>(G * G) + 1, 0);
-  auto tile_of = [&](const GloveRecord& r) { return static_cast<size_t>((r.i / g) * G + r.j / g); };
-  for (size_t k = 0; k < n; ++k) ++start[tile_of(o[k]) + 1];
+  auto tile_of = [&](size_t k) { return static_cast<size_t>((row[k] / g) * G + col[k] / g); };
+  for (size_t k = 0; k < n; ++k) ++start[tile_of(k) + 1];
   for (size_t t = 0; t < static_cast<size_t>(G * G); ++t) start[t + 1] += start[t];
   {
-    Buffer<GloveRecord> sorted(n);
     std::vector<size_t> pos(start.begin(), start.end() - 1);
-    for (size_t k = 0; k < n; ++k) sorted[pos[tile_of(o[k])]++] = o[k];
-    out.rec = std::move(sorted);
+    for (size_t k = 0; k < n; ++k) o[pos[tile_of(k)]++] = make(k);
   }
-  o = out.rec.data();
   // Big tiles are cut so threads share the work evenly; empty ones are dropped.
   constexpr size_t kMaxTile = 1 << 17;
   out.tile_start.push_back(0);
