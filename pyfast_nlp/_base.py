@@ -49,18 +49,23 @@ def _equal(a: Any, b: Any) -> bool:
         return False
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
-def atomic_write(path: "os.PathLike[str] | str", mode: str = "w", encoding: Optional[str] = "utf-8") -> Iterator[Any]:
-    """Write to a temporary file beside ``path`` and rename it over ``path`` only when the
-    block finishes, so an interrupted write never leaves a broken or half-written file."""
+def atomic_path(path: "os.PathLike[str] | str") -> Iterator[str]:
+    """A temporary file name beside ``path`` for the block to write (by any means); it is
+    renamed over ``path`` only when the block finishes, and removed if it fails."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=directory)
+    os.close(fd)
     try:
-        with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
+        yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -68,6 +73,17 @@ def atomic_write(path: "os.PathLike[str] | str", mode: str = "w", encoding: Opti
         except OSError:
             pass
         raise
+
+
+@contextmanager
+def atomic_write(path: "os.PathLike[str] | str", mode: str = "w", encoding: Optional[str] = "utf-8") -> Iterator[Any]:
+    """Write to a temporary file beside ``path`` and rename it over ``path`` only when the
+    block finishes, so an interrupted write never leaves a broken or half-written file."""
+    with atomic_path(path) as tmp:
+        with open(tmp, mode, encoding=encoding if "b" not in mode else None) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
 
 
 def progress_bar(enabled: bool, **kwargs: Any) -> Any:

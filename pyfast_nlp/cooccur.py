@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _core
-from ._base import progress_bar, resolve_threads
+from ._base import atomic_path, progress_bar, resolve_threads
 from .text import Tokenizer, _check_file
 from .vocab import Vocab
 
@@ -216,19 +216,9 @@ def cooccurrence_to_file(corpus: Corpus, vocab: Union[Vocab, Sequence[str]], pat
     path = os.fspath(path)
     counter = _count(corpus, vocab, tokenizer, window, symmetric, distance_weighting, num_threads,
                      memory_limit, tmp_dir, progress)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=directory)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         records = counter.to_file(tmp, bool(symmetric))
         st = _finish_stats(counter)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
     st["records"] = int(records)
     return st
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import _core
-from ._base import atomic_write, resolve_threads
+from ._base import atomic_path, atomic_write, resolve_threads
 from .text import _check_file
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -358,19 +357,8 @@ class WordVectors:
 
     def _write(self, path: PathLike, fn: Any, *args: Any) -> None:
         self._check_words_for_file()
-        path = os.fspath(path)
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=directory)
-        os.close(fd)
-        try:
+        with atomic_path(path) as tmp:
             fn(tmp, self.words, self.vectors, *args)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
 
     def save_glove(self, path: PathLike) -> None:
         """GloVe text format: ``word v1 v2 ...`` per line, no header (atomic write; values

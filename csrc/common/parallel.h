@@ -25,6 +25,15 @@ inline int resolve_threads(int requested, size_t work = ~size_t(0), size_t small
   return n < 1 ? 1 : n;
 }
 
+// This thread's number inside a parallel region (0 outside one, or without OpenMP).
+inline int thread_id() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
 // Splits documents into `parts` contiguous ranges of roughly equal byte size.
 inline std::vector<size_t> split_by_bytes(const std::vector<std::string_view>& docs, int parts) {
   size_t total = 0;

@@ -338,11 +338,7 @@ void CooccurCounter::add_ids(const int32_t* ids, const int64_t* doc_end, size_t 
   FirstError err;
 #pragma omp parallel num_threads(total > 100000 ? T : 1)
   {
-#ifdef _OPENMP
-    Shard& sh = *shards_[omp_get_thread_num()];
-#else
-    Shard& sh = *shards_[0];
-#endif
+    Shard& sh = *shards_[thread_id()];
 #pragma omp for schedule(dynamic, 16)
     for (long d = 0; d < static_cast<long>(n_docs); ++d) {
       err.run([&] {
@@ -368,11 +364,7 @@ void CooccurCounter::add_texts(const AnalyzerConfig& acfg, const StringIdMap& vo
   FirstError err;
 #pragma omp parallel num_threads(bytes > (1 << 18) ? T : 1)
   {
-#ifdef _OPENMP
-    Shard& sh = *shards_[omp_get_thread_num()];
-#else
-    Shard& sh = *shards_[0];
-#endif
+    Shard& sh = *shards_[thread_id()];
     Analyzer an(acfg);
 #pragma omp for schedule(dynamic, 64)
     for (long d = 0; d < static_cast<long>(docs.size()); ++d) {
@@ -473,11 +465,7 @@ void CooccurCounter::merge(const std::vector<CooccurSink*>& sinks, const std::fu
   FirstError err;
 #pragma omp parallel num_threads(workers)
   {
-#ifdef _OPENMP
-    const int w = omp_get_thread_num();
-#else
-    const int w = 0;
-#endif
+    const int w = thread_id();
     CooccurSink& sink = *sinks[w];
     auto emit = [&](int32_t a, int32_t c, double v) {
       if (sym && a == c) v *= 2;  // both directions of a pair of equal words
@@ -517,11 +505,7 @@ CooMatrix CooccurCounter::merge_coo(int workers, const std::function<void()>& po
   FirstError err;
 #pragma omp parallel num_threads(workers)
   {
-#ifdef _OPENMP
-    const int w = omp_get_thread_num();
-#else
-    const int w = 0;
-#endif
+    const int w = thread_id();
     std::vector<Rec> a, tmp;
 #pragma omp for schedule(dynamic, 1)
     for (long task = 0; task < tasks; ++task) {

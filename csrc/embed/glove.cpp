@@ -158,11 +158,7 @@ GloveEpoch glove_train(float* params, int64_t V, const GloveData& data, const in
   std::vector<uint64_t> skipped(T, 0);
 #pragma omp parallel num_threads(T)
   {
-#ifdef _OPENMP
-    const int t = omp_get_thread_num();
-#else
-    const int t = 0;
-#endif
+    const int t = thread_id();
     std::vector<float> u(2 * static_cast<size_t>(dim));
 #pragma omp for schedule(dynamic, 1)
     for (long k = 0; k < static_cast<long>(n_order); ++k) {

@@ -123,11 +123,7 @@ WordVectorsData read_vectors_text(const std::string& path, bool header, int num_
   std::vector<LineError> errs(static_cast<size_t>(T));
 #pragma omp parallel num_threads(T)
   {
-#ifdef _OPENMP
-    LineError& err = errs[omp_get_thread_num()];
-#else
-    LineError& err = errs[0];
-#endif
+    LineError& err = errs[thread_id()];
     std::vector<std::pair<const char*, const char*>> fl;
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {

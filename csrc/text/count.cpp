@@ -380,11 +380,7 @@ DocTerm doc_term_fit(const AnalyzerConfig& cfg, const std::vector<std::string_vi
   FirstError err;
 #pragma omp parallel num_threads(threads)
   {
-#ifdef _OPENMP
-    const int t = omp_get_thread_num();
-#else
-    const int t = 0;
-#endif
+    const int t = thread_id();
     std::vector<Seen> seen;
     StringIdMap& m = maps[t];
 #pragma omp for schedule(dynamic, 1)
