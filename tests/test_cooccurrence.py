@@ -212,3 +212,33 @@ def test_reader_rejects_malformed_files(tmp_path):
     rec.tofile(p)
     with pytest.raises(ValueError, match="beyond the vocabulary size"):
         read_cooccurrence(p, vocab_size=1)
+
+
+def test_a_failing_spill_is_a_clear_error_and_leaves_nothing(tmp_path):
+    # A file-size limit makes the spill's writes fail (EFBIG), as a full disk would (ENOSPC).
+    import subprocess
+    import sys
+    import textwrap
+
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    code = textwrap.dedent(f"""
+        import random, resource, signal
+        from pyfast_nlp import Tokenizer, Vocab
+        from pyfast_nlp import cooccur
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        rng = random.Random(0)
+        words = [f"w{{i}}" for i in range(3000)]
+        docs = [" ".join(rng.choice(words) for _ in range(30)) for _ in range(12000)]
+        ws = Tokenizer(pattern="whitespace")
+        vocab = Vocab.build(docs, tokenizer=ws, specials=())
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 16, 1 << 16))
+        try:
+            cooccur._count(docs, vocab, ws, 7, True, True, 1, "16MB", {str(spill)!r}, False, dense_bytes=64)
+        except RuntimeError as e:
+            print("ERROR:", e)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "ERROR: spilling co-occurrence counts to" in out.stdout and "too large" in out.stdout
+    assert os.listdir(spill) == []
