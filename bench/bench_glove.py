@@ -214,7 +214,10 @@ def main():
         quality(a, Xin, vocab, say)
 
     header = (f"## Embeddings (`python bench/bench_glove.py --reps {a.reps}`)\n\n"
-              f"Run on {time.strftime('%Y-%m-%d')}: {machine()}. Medians of {a.reps} runs.\n")
+              f"Run on {time.strftime('%Y-%m-%d')}: {machine()}. Medians of {a.reps} runs. "
+              "Peers: the reference GloVe C tool is not on the package registries and glove_python 0.1.0 "
+              "does not build on Python 3.11 (its generated C predates the current CPython API), so their "
+              "speeds are the figures quoted in issue 3; the quality yardstick is bench/glove_numpy.py.\n")
     if a.write:
         res = os.path.join(HERE, "RESULTS.md")
         with open(res, encoding="utf-8") as f:

@@ -14,7 +14,12 @@ from .text import _check_file
 
 PathLike = Union[str, "os.PathLike[str]"]
 _BAD_WORD = re.compile(r"[\s]")
-_CHUNK = 1024  # queries per matrix product
+_CELLS = 1 << 24  # similarities per matrix product (64 MB of float32)
+
+
+def _chunk(n_words: int) -> int:
+    """Queries per matrix product, so the similarity block stays about 64 MB."""
+    return max(1, min(4096, _CELLS // max(1, n_words)))
 
 
 class WordVectors:
@@ -116,8 +121,8 @@ class WordVectors:
                      restrict_vocab: Optional[int] = None) -> Union[List[Tuple[str, float]], List[List[Tuple[str, float]]]]:
         """The ``topn`` words closest to ``query`` by cosine similarity, best first, as
         ``(word, similarity)``. ``query`` is a word (left out of its own answer), a vector,
-        or a list of them (then a list of answers, computed in one matrix product per
-        1024 queries). ``restrict_vocab`` searches only the first that many words."""
+        or a list of them (then a list of answers, computed in matrix products of about
+        16 M similarities). ``restrict_vocab`` searches only the first that many words."""
         single = isinstance(query, str) or (isinstance(query, np.ndarray) and query.ndim == 1)
         queries = [query] if single else list(query)
         if not queries:
@@ -132,9 +137,10 @@ class WordVectors:
             raise ValueError(f"topn must be a positive int, not {topn!r}")
         u = self.unit_vectors[: restrict_vocab] if restrict_vocab else self.unit_vectors
         out = []
-        for s in range(0, len(q), _CHUNK):
-            sims = q[s:s + _CHUNK] @ u.T
-            for r, ex in enumerate(exclude[s:s + _CHUNK]):
+        step = _chunk(len(u))
+        for s in range(0, len(q), step):
+            sims = q[s:s + step] @ u.T
+            for r, ex in enumerate(exclude[s:s + step]):
                 for i in ex:
                     if i < sims.shape[1]:
                         sims[r, i] = -np.inf
@@ -173,8 +179,9 @@ class WordVectors:
         u = self.unit_vectors[: restrict_vocab] if restrict_vocab else self.unit_vectors
         U = self.unit_vectors
         out = []
-        for s in range(0, len(ia), _CHUNK):
-            a, b, c = ia[s:s + _CHUNK], ib[s:s + _CHUNK], ic[s:s + _CHUNK]
+        step = _chunk(len(u))
+        for s in range(0, len(ia), step):
+            a, b, c = ia[s:s + step], ib[s:s + step], ic[s:s + step]
             if method == "add":
                 sims = (U[b] - U[a] + U[c]) @ u.T
             else:
