@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--tmp-dir", default=None)
     t.add_argument("--kind", choices=["w+c", "w", "c"], default="w+c", help="which vectors to write")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--order", choices=["blocked", "shuffle"], default="blocked",
+                   help="record order: cache-blocked tiles (fast) or the reference's one shuffle")
     t.add_argument("--save-cooc", default=None, help="also write the co-occurrences (reference binary format)")
     t.add_argument("--save-model", default=None, help="also save the model (.npz) to continue training later")
     _tokenizer_args(t)
@@ -179,7 +181,7 @@ def _glove(a: argparse.Namespace) -> int:
                              symmetric=not a.asymmetric, num_threads=a.threads,
                              memory_limit=a.memory_limit, tmp_dir=a.tmp_dir, progress=False)
     model = GloVe(dim=a.dim, x_max=a.x_max, alpha=a.alpha, learning_rate=a.lr, epochs=a.epochs,
-                  num_threads=a.threads, seed=a.seed)
+                  num_threads=a.threads, seed=a.seed, order=a.order)
 
     def report(epoch: int, loss: float) -> None:
         if not tty:

@@ -88,7 +88,7 @@ def test_glove_train_and_vector_queries(corpus_path, tmp_path, capsys):
     model = tmp_path / "model.npz"
     cooc = tmp_path / "cooc.bin"
     assert main(["glove", "train", corpus_path, "--out", str(out), "--dim", "16", "--epochs", "3",
-                 "--min-count", "3", "--threads", "2", "--save-model", str(model),
+                 "--min-count", "3", "--threads", "2", "--order", "shuffle", "--save-model", str(model),
                  "--save-cooc", str(cooc)]) == 0
     err = capsys.readouterr().err
     assert "epoch   3  loss" in err and "M tokens/s" in err
