@@ -9,11 +9,11 @@
 // appended, unsorted, to one of 256 hash partitions in fixed-size blocks. At the memory
 // limit a thread first sorts and sums its partitions in memory (repeated pairs collapse);
 // when that frees too little, it spills them to a temporary file that is unlinked as soon
-// as it is created. The merge sorts and sums each
-// partition on its own (they fit in cache), in parallel.
+// as it is created. The merge sorts and sums each partition on its own (they fit in
+// cache), in parallel.
 #pragma once
-#include <cstdint>
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -32,7 +32,7 @@ struct CooccurConfig {
   int window = 10;
   bool symmetric = true;
   bool distance_weighting = true;
-  uint64_t memory_limit = uint64_t(4) << 30;  // bytes for dense blocks, buffers and runs
+  uint64_t memory_limit = uint64_t(4) << 30;  // bytes for dense and sparse blocks
   std::string tmp_dir = "/tmp";
   int threads = 1;
   uint64_t dense_bytes = 0;  // per-thread dense block; 0 = automatic
