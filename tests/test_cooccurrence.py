@@ -238,7 +238,12 @@ def test_a_failing_spill_is_a_clear_error_and_leaves_nothing(tmp_path):
         except RuntimeError as e:
             print("ERROR:", e)
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    # The child imports the same pyfast_nlp as this process (installed, or a built tree).
+    import pyfast_nlp
+
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(pyfast_nlp.__file__)))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=str(tmp_path), env=env)
     assert out.returncode == 0, out.stderr
     assert "ERROR: spilling co-occurrence counts to" in out.stdout and "too large" in out.stdout
     assert os.listdir(spill) == []
