@@ -115,7 +115,8 @@ GloveData glove_records(const int32_t* row, const int32_t* col, const float* val
   // placed straight into their tiles (a counting sort), so there is one copy.
   int64_t V = 0;
   for (size_t k = 0; k < n; ++k) V = std::max<int64_t>(V, std::max(row[k], col[k]) + 1);
-  const int64_t g = cfg.tile_words;
+  // At most 2048 x 2048 tiles, so a huge vocabulary does not make a huge tile table.
+  const int64_t g = std::max<int64_t>(cfg.tile_words, (V + 2047) / 2048);
   const int64_t G = (V + g - 1) / g;
   std::vector<size_t> start(static_cast<size_t>(G * G) + 1, 0);
   auto tile_of = [&](size_t k) { return static_cast<size_t>((row[k] / g) * G + col[k] / g); };
