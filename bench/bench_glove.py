@@ -31,7 +31,6 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 import scipy.sparse as sp
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -138,7 +137,7 @@ def main():
     say()
 
     # ---- co-occurrence speed
-    say(f"### Co-occurrence counting (`cooccurrence`, window 10, tokenizing included)")
+    say("### Co-occurrence counting (`cooccurrence`, window 10, tokenizing included)")
     say()
     say("| path | threads | seconds (median) | M tokens/s | M tokens per CPU-second | peak memory |")
     say("|---|---|---|---|---|---|")

@@ -11,7 +11,7 @@ import numpy as np
 from .classify import TextClassifier
 from .feature_extraction import CountVectorizer
 from .naive_bayes import MultinomialNB
-from .text import Stemmer, Tokenizer
+from .text import Tokenizer
 from .vocab import Vocab
 
 DATA_DIR = os.path.join(os.path.dirname(__file__), "data")

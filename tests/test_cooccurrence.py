@@ -112,7 +112,6 @@ def test_file_list_tokens_and_ids_agree(tmp_path):
 def test_memory_limit_compacts_or_spills_and_leaves_nothing(tmp_path, threads, repeated):
     # Distinct pairs must go to disk; a corpus that repeats itself collapses in memory.
     docs = random_corpus(3, n_docs=3000 if repeated else 12000, n_words=3000, zipf=False)
-    R = None
     if repeated:
         docs = docs * 4
     vocab = Vocab.build(docs, tokenizer=WS, specials=())

@@ -7,10 +7,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
-#include <atomic>
 #include <stdexcept>
 
 #include "common/buffer.h"
