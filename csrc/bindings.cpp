@@ -23,6 +23,7 @@ using namespace pfn;
 using namespace pfnpy;
 
 void init_embed(py::module_& m);  // bindings_embed.cpp
+void init_rnn(py::module_& m);    // bindings_rnn.cpp
 
 namespace {
 
@@ -391,4 +392,5 @@ PYBIND11_MODULE(_core, m) {
   });
 
   init_embed(m);
+  init_rnn(m);
 }

@@ -1,0 +1,340 @@
+// Bindings of the recurrent-model kernels: layers forward/backward, the fused output layer,
+// optimisers and the sampler. Only validation and conversion here.
+#include <pybind11/stl.h>
+
+#include <optional>
+
+#include "py_util.h"
+#include "rnn/gemm.h"
+#include "rnn/optim.h"
+#include "rnn/recurrent.h"
+#include "rnn/sample.h"
+
+using namespace pfn::rnn;
+using namespace pfnpy;
+
+namespace {
+
+using F32 = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+std::string shape_str(const py::array& a) {
+  std::string s = "(";
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) s += (i ? ", " : "") + std::to_string(a.shape(i));
+  return s + (a.ndim() == 1 ? ",)" : ")");
+}
+
+std::string shape_str(const std::vector<py::ssize_t>& v) {
+  std::string s = "(";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + (v.size() == 1 ? ",)" : ")");
+}
+
+void check_shape(const py::array& a, const std::vector<py::ssize_t>& want, const char* name) {
+  bool ok = a.ndim() == static_cast<py::ssize_t>(want.size());
+  for (size_t i = 0; ok && i < want.size(); ++i) ok = a.shape(i) == want[i];
+  if (!ok)
+    throw py::value_error(std::string(name) + " must have shape " + shape_str(want) + ", not " + shape_str(a));
+}
+
+// Read-only input: any real dtype is converted to float32; NaN is allowed through (it shows in
+// the outputs, where the caller can see it).
+F32 input(const py::object& o, const std::vector<py::ssize_t>& want, const char* name) {
+  py::array a = py::array::ensure(o);
+  if (!a) throw py::type_error(std::string(name) + " must be an array");
+  if (a.dtype().kind() != 'f' && a.dtype().kind() != 'i' && a.dtype().kind() != 'u')
+    throw py::type_error(std::string(name) + " must be a float32 array, not " + std::string(py::str(a.dtype())));
+  check_shape(a, want, name);
+  return F32::ensure(a);
+}
+
+// Arrays written in place (gradients, parameters, optimiser state): exactly float32 and
+// C-contiguous, so the update cannot land in a silent copy.
+float* inplace(const py::object& o, const std::vector<py::ssize_t>& want, const char* name) {
+  if (!py::isinstance<py::array>(o)) throw py::type_error(std::string(name) + " must be a numpy array");
+  py::array a = py::reinterpret_borrow<py::array>(o);
+  if (a.dtype().kind() != 'f' || a.itemsize() != 4)
+    throw py::type_error(std::string(name) + " must be float32, not " + std::string(py::str(a.dtype())));
+  if (!(a.flags() & py::array::c_style)) throw py::value_error(std::string(name) + " must be C-contiguous");
+  if (!a.writeable()) throw py::value_error(std::string(name) + " must be writeable");
+  if (!want.empty()) check_shape(a, want, name);
+  return static_cast<float*>(a.mutable_data());
+}
+
+float* optional_inplace(const py::object& o, const std::vector<py::ssize_t>& want, const char* name) {
+  return o.is_none() ? nullptr : inplace(o, want, name);
+}
+
+Cell cell_of(const std::string& s) {
+  if (s == "lstm") return Cell::LSTM;
+  if (s == "gru") return Cell::GRU;
+  if (s == "rnn") return Cell::RNN;
+  throw py::value_error("cell must be 'rnn', 'lstm' or 'gru', not '" + s + "'");
+}
+
+py::array_t<float> array_of(const float* p, std::vector<py::ssize_t> shape) {
+  py::array_t<float> a(shape);
+  std::copy(p, p + a.size(), a.mutable_data());
+  return a;
+}
+
+struct Weights {
+  F32 w_ih, w_hh, b_ih, b_hh;
+  LayerWeights view() const { return {w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data()}; }
+};
+
+Weights weights(Cell cell, py::ssize_t I, py::ssize_t H, const py::object& w_ih, const py::object& w_hh,
+                const py::object& b_ih, const py::object& b_hh) {
+  const py::ssize_t GH = gates_of(cell) * H;
+  return {input(w_ih, {GH, I}, "w_ih"), input(w_hh, {GH, H}, "w_hh"), input(b_ih, {GH}, "b_ih"),
+          input(b_hh, {GH}, "b_hh")};
+}
+
+}  // namespace
+
+void init_rnn(py::module_& m) {
+  py::class_<LayerCache>(m, "LayerCache", "What a recurrent layer's forward pass keeps for backward.")
+      .def_property_readonly("cell", [](const LayerCache& c) { return name_of(c.s.cell); })
+      .def_property_readonly("shape", [](const LayerCache& c) {
+        return py::make_tuple(c.s.T, c.s.B, c.s.I, c.s.H);
+      })
+      .def_property_readonly("ids_input", [](const LayerCache& c) { return c.ids_input; })
+      .def_property_readonly("nbytes", [](const LayerCache& c) {
+        return 4 * (c.x.size() + c.w_ih.size() + c.w_hh.size() + c.hs.size() + c.gates.size() +
+                    c.cs.size() + c.aux.size()) + 4 * c.ids.size();
+      });
+
+  m.def("rnn_kernel_isa", [] { return std::string(kernels().isa); });
+
+  m.def(
+      "layer_forward",
+      [](const std::string& cell_name, py::object x, int input_size, py::object h0, py::object c0,
+         py::object w_ih, py::object w_hh, py::object b_ih, py::object b_hh, int threads, bool save) {
+        const Cell cell = cell_of(cell_name);
+        py::array xa = py::array::ensure(x);
+        if (!xa) throw py::type_error("x must be an array");
+        const bool ids_input = xa.dtype().kind() == 'i' || xa.dtype().kind() == 'u';
+        if (ids_input ? xa.ndim() != 2 : xa.ndim() != 3)
+          throw py::value_error(std::string(ids_input ? "ids must have shape (T, B), not "
+                                                      : "x must have shape (T, B, I), not ") + shape_str(xa));
+        py::array wa = py::array::ensure(w_hh);
+        if (!wa || wa.ndim() != 2) throw py::value_error("w_hh must be a 2-d array (G*H, H)");
+        LayerShape s;
+        s.cell = cell;
+        s.T = static_cast<int>(xa.shape(0));
+        s.B = static_cast<int>(xa.shape(1));
+        s.H = static_cast<int>(wa.shape(1));
+        s.I = ids_input ? input_size : static_cast<int>(xa.shape(2));
+        if (s.T < 1 || s.B < 1 || s.H < 1 || s.I < 1)
+          throw py::value_error("T, B, input size and hidden size must all be at least 1");
+        Weights w = weights(cell, s.I, s.H, w_ih, w_hh, b_ih, b_hh);
+        F32 h = input(h0, {s.B, s.H}, "h0");
+        std::optional<F32> c;
+        if (cell == Cell::LSTM) {
+          if (c0.is_none()) throw py::value_error("the LSTM needs c0");
+          c = input(c0, {s.B, s.H}, "c0");
+        }
+        py::array_t<int32_t, py::array::c_style | py::array::forcecast> ids;
+        F32 xf;
+        if (ids_input) {
+          ids = py::array_t<int32_t, py::array::c_style | py::array::forcecast>::ensure(xa);
+        } else {
+          if (xa.dtype().kind() != 'f') throw py::type_error("x must be float32 or int ids");
+          xf = F32::ensure(xa);
+        }
+        auto cache = std::make_unique<LayerCache>();
+        {
+          py::gil_scoped_release nogil;
+          layer_forward(s, ids_input ? nullptr : xf.data(), ids_input ? ids.data() : nullptr, h.data(),
+                        c ? c->data() : nullptr, w.view(), *cache, threads, save);
+        }
+        const size_t BH = static_cast<size_t>(s.B) * s.H;
+        py::array_t<float> y = array_of(cache->hs.data() + BH, {s.T, s.B, s.H});
+        py::array_t<float> hn = array_of(cache->hs.data() + BH * s.T, {s.B, s.H});
+        py::object cn = py::none();
+        if (cell == Cell::LSTM) cn = array_of(cache->cs.data() + BH * s.T, {s.B, s.H});
+        return py::make_tuple(y, hn, cn, py::cast(std::move(cache)));
+      },
+      py::arg("cell"), py::arg("x"), py::arg("input_size"), py::arg("h0"), py::arg("c0"),
+      py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih"), py::arg("b_hh"), py::arg("threads"),
+      py::arg("save") = true);
+
+  m.def(
+      "layer_backward",
+      [](const LayerCache& cache, py::object dy, py::object dh_n, py::object dc_n, py::object dx,
+         py::object dh0, py::object dc0, py::object dw_ih, py::object dw_hh, py::object db_ih,
+         py::object db_hh, int threads) {
+        const LayerShape& s = cache.s;
+        const py::ssize_t T = s.T, B = s.B, I = s.I, H = s.H, GH = gates_of(s.cell) * H;
+        std::optional<F32> dyf, dhf, dcf;
+        if (!dy.is_none()) dyf = input(dy, {T, B, H}, "dy");
+        if (!dh_n.is_none()) dhf = input(dh_n, {B, H}, "dh_n");
+        if (!dc_n.is_none()) dcf = input(dc_n, {B, H}, "dc_n");
+        LayerGrads g;
+        g.dx = cache.ids_input ? nullptr : optional_inplace(dx, {T, B, I}, "dx");
+        g.dh0 = optional_inplace(dh0, {B, H}, "dh0");
+        g.dc0 = s.cell == Cell::LSTM ? optional_inplace(dc0, {B, H}, "dc0") : nullptr;
+        g.dw_ih = optional_inplace(dw_ih, {GH, I}, "dw_ih");
+        g.dw_hh = optional_inplace(dw_hh, {GH, H}, "dw_hh");
+        g.db_ih = optional_inplace(db_ih, {GH}, "db_ih");
+        g.db_hh = optional_inplace(db_hh, {GH}, "db_hh");
+        py::gil_scoped_release nogil;
+        layer_backward(cache, dyf ? dyf->data() : nullptr, dhf ? dhf->data() : nullptr,
+                       dcf ? dcf->data() : nullptr, g, threads);
+      },
+      py::arg("cache"), py::arg("dy"), py::arg("dh_n"), py::arg("dc_n"), py::arg("dx"),
+      py::arg("dh0"), py::arg("dc0"), py::arg("dw_ih"), py::arg("dw_hh"), py::arg("db_ih"),
+      py::arg("db_hh"), py::arg("threads"));
+
+  m.def(
+      "softmax_xent",
+      [](py::object y, py::object w, py::object b, py::object targets, float scale, py::object dy,
+         bool dy_accumulate, py::object dw, py::object db, bool want_logits, int threads) {
+        py::array ya = py::array::ensure(y), wa = py::array::ensure(w);
+        if (!ya || ya.ndim() != 2) throw py::value_error("y must have shape (N, H)");
+        if (!wa || wa.ndim() != 2) throw py::value_error("w must have shape (V, H)");
+        const py::ssize_t N = ya.shape(0), H = ya.shape(1), V = wa.shape(0);
+        if (V < 1) throw py::value_error("the output layer needs at least one symbol");
+        F32 yf = input(y, {N, H}, "y"), wf = input(w, {V, H}, "w"), bf = input(b, {V}, "b");
+        py::array ta = py::array::ensure(targets);
+        if (!ta || (ta.dtype().kind() != 'i' && ta.dtype().kind() != 'u'))
+          throw py::type_error("targets must be an integer array");
+        check_shape(ta, {N}, "targets");
+        auto t = py::array_t<int32_t, py::array::c_style | py::array::forcecast>::ensure(ta);
+        float* pdy = optional_inplace(dy, {N, H}, "dy");
+        float* pdw = optional_inplace(dw, {V, H}, "dw");
+        float* pdb = optional_inplace(db, {V}, "db");
+        py::object logits = py::none();
+        float* pl = nullptr;
+        if (want_logits) {
+          py::array_t<float> l({N, V});
+          pl = l.mutable_data();
+          logits = l;
+        }
+        double loss;
+        {
+          py::gil_scoped_release nogil;
+          loss = softmax_xent_forward_backward(static_cast<int>(N), static_cast<int>(H), static_cast<int>(V),
+                                               yf.data(), wf.data(), bf.data(), t.data(), scale, pdy,
+                                               dy_accumulate, pdw, pdb, pl, threads);
+        }
+        return py::make_tuple(loss, logits);
+      },
+      py::arg("y"), py::arg("w"), py::arg("b"), py::arg("targets"), py::arg("scale"), py::arg("dy"),
+      py::arg("dy_accumulate"), py::arg("dw"), py::arg("db"), py::arg("want_logits"), py::arg("threads"));
+
+  m.def(
+      "optim_step",
+      [](const std::string& kind, const py::list& params, const py::list& grads, const py::list& s1,
+         const py::list& s2, int64_t step, float lr, float momentum, float beta1, float beta2,
+         float eps, float weight_decay, float grad_scale, int threads) {
+        OptimConfig cfg;
+        if (kind == "sgd") cfg.kind = Optimizer::SGD;
+        else if (kind == "adagrad") cfg.kind = Optimizer::Adagrad;
+        else if (kind == "adam") cfg.kind = Optimizer::Adam;
+        else throw py::value_error("optimizer must be 'sgd', 'adagrad' or 'adam', not '" + kind + "'");
+        if (step < 1) throw py::value_error("step counts from 1");
+        cfg.lr = lr; cfg.momentum = momentum; cfg.beta1 = beta1; cfg.beta2 = beta2; cfg.eps = eps;
+        cfg.weight_decay = weight_decay;
+        const size_t n = py::len(params);
+        if (py::len(grads) != n || py::len(s1) != n || py::len(s2) != n)
+          throw py::value_error("params, grads and optimiser states differ in length");
+        struct Job { float *p, *a, *b; const float* g; size_t n; };
+        std::vector<Job> jobs;
+        for (size_t i = 0; i < n; ++i) {
+          py::array p = py::reinterpret_borrow<py::array>(params[i]);
+          std::vector<py::ssize_t> shape(p.shape(), p.shape() + p.ndim());
+          Job j;
+          j.p = inplace(params[i], {}, "parameter");
+          j.g = inplace(grads[i], shape, "gradient");
+          j.a = inplace(s1[i], shape, "optimiser state");
+          j.b = inplace(s2[i], shape, "optimiser state");
+          j.n = static_cast<size_t>(p.size());
+          jobs.push_back(j);
+        }
+        py::gil_scoped_release nogil;
+        for (const Job& j : jobs) optim_step(cfg, j.n, j.p, j.g, j.a, j.b, step, grad_scale, threads);
+      },
+      py::arg("kind"), py::arg("params"), py::arg("grads"), py::arg("state1"), py::arg("state2"),
+      py::arg("step"), py::arg("lr"), py::arg("momentum"), py::arg("beta1"), py::arg("beta2"),
+      py::arg("eps"), py::arg("weight_decay"), py::arg("grad_scale"), py::arg("threads"));
+
+  m.def("sum_squares", [](const py::list& arrays) {
+    double total = 0.0;
+    for (auto a : arrays) {
+      F32 f = F32::ensure(a);
+      if (!f) throw py::type_error("sum_squares takes arrays");
+      total += sum_squares(static_cast<size_t>(f.size()), f.data());
+    }
+    return total;
+  });
+
+  m.def(
+      "gemm",
+      [](py::object a, py::object b, bool reference, int threads) {
+        py::array aa = py::array::ensure(a), ba = py::array::ensure(b);
+        if (!aa || !ba || aa.ndim() != 2 || ba.ndim() != 2 || aa.shape(1) != ba.shape(0))
+          throw py::value_error("gemm takes (M, K) and (K, N) arrays");
+        const py::ssize_t M = aa.shape(0), K = aa.shape(1), N = ba.shape(1);
+        F32 af = input(a, {M, K}, "a"), bf = input(b, {K, N}, "b");
+        py::array_t<float> c({M, N});
+        py::gil_scoped_release nogil;
+        if (reference)
+          gemm_reference(int(M), int(N), int(K), af.data(), K, 1, bf.data(), N, 1, c.mutable_data(), N, false);
+        else
+          gemm(int(M), int(N), int(K), af.data(), K, 1, bf.data(), N, 1, c.mutable_data(), N, false, threads);
+        return c;
+      },
+      py::arg("a"), py::arg("b"), py::arg("reference") = false, py::arg("threads") = 1);
+
+  py::class_<Sampler>(m, "Sampler")
+      .def(py::init([](const std::string& cell_name, int vocab, int hidden, py::object embedding,
+                       const py::list& layers, py::object w_out, py::object b_out) {
+             const Cell cell = cell_of(cell_name);
+             std::vector<float> emb;
+             int E = 0;
+             if (!embedding.is_none()) {
+               py::array ea = py::array::ensure(embedding);
+               if (!ea || ea.ndim() != 2 || ea.shape(0) != vocab)
+                 throw py::value_error("embedding must have shape (V, E)");
+               E = static_cast<int>(ea.shape(1));
+               F32 ef = input(embedding, {vocab, E}, "embedding");
+               emb.assign(ef.data(), ef.data() + ef.size());
+             }
+             std::vector<Weights> keep;
+             std::vector<LayerWeights> views;
+             std::vector<int> sizes;
+             for (size_t l = 0; l < py::len(layers); ++l) {
+               py::tuple t = layers[l].cast<py::tuple>();
+               if (t.size() != 4) throw py::value_error("each layer is (w_ih, w_hh, b_ih, b_hh)");
+               const int I = l == 0 ? (E ? E : vocab) : hidden;
+               keep.push_back(weights(cell, I, hidden, t[0], t[1], t[2], t[3]));
+               sizes.push_back(I);
+             }
+             for (auto& w : keep) views.push_back(w.view());
+             F32 wo = input(w_out, {vocab, hidden}, "w_out"), bo = input(b_out, {vocab}, "b_out");
+             return std::make_unique<Sampler>(cell, vocab, hidden, std::move(emb), E, views, sizes,
+                                              wo.data(), bo.data());
+           }),
+           py::arg("cell"), py::arg("vocab"), py::arg("hidden"), py::arg("embedding"),
+           py::arg("layers"), py::arg("w_out"), py::arg("b_out"))
+      .def(
+          "sample",
+          [](const Sampler& s, const std::vector<int32_t>& prime, int length, float temperature,
+             int top_k, uint64_t seed, py::object h, py::object c) {
+            if (length < 0) throw py::value_error("length must be >= 0");
+            const py::ssize_t L = s.layers(), H = s.hidden();
+            float* ph = inplace(h, {L, H}, "h");
+            float* pc = inplace(c, {L, H}, "c");
+            std::vector<float> hv(ph, ph + L * H), cv(pc, pc + L * H);
+            std::vector<int32_t> out;
+            {
+              py::gil_scoped_release nogil;
+              out = s.sample(prime, length, temperature, top_k, seed, hv, cv);
+            }
+            std::copy(hv.begin(), hv.end(), ph);
+            std::copy(cv.begin(), cv.end(), pc);
+            return out;
+          },
+          py::arg("prime"), py::arg("length"), py::arg("temperature"), py::arg("top_k"),
+          py::arg("seed"), py::arg("h"), py::arg("c"));
+}

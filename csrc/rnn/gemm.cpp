@@ -1,0 +1,100 @@
+#include "rnn/gemm.h"
+
+#include <algorithm>
+
+#include "common/parallel.h"
+
+namespace pfn::rnn {
+
+const KernelTable& kernels() {
+  static const KernelTable* table = [] {
+#if defined(__GNUC__) && defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return kernels_avx512();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return kernels_avx2();
+#endif
+    return kernels_generic();
+  }();
+  return *table;
+}
+
+size_t packed_size(int K, int N) {
+  const int nr = kernels().nr;
+  return static_cast<size_t>((N + nr - 1) / nr) * nr * static_cast<size_t>(K);
+}
+
+void pack_b(int K, int N, const float* b, std::ptrdiff_t rsb, std::ptrdiff_t csb,
+            const int* colmap, float* out) {
+  const int nr = kernels().nr;
+  for (int j0 = 0; j0 < N; j0 += nr) {
+    float* panel = out + static_cast<std::ptrdiff_t>(j0) * K;
+    const int w = std::min(nr, N - j0);
+    for (int k = 0; k < K; ++k) {
+      float* row = panel + static_cast<std::ptrdiff_t>(k) * nr;
+      const float* src = b + k * rsb;
+      int j = 0;
+      for (; j < w; ++j) row[j] = src[(colmap ? colmap[j0 + j] : j0 + j) * csb];
+      for (; j < nr; ++j) row[j] = 0.0f;
+    }
+  }
+}
+
+void gemm(int M, int N, int K, const float* a, std::ptrdiff_t rsa, std::ptrdiff_t csa,
+          const float* b, std::ptrdiff_t rsb, std::ptrdiff_t csb, float* c, std::ptrdiff_t ldc,
+          bool accumulate, int threads) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate)
+      for (int i = 0; i < M; ++i) std::fill(c + i * ldc, c + i * ldc + N, 0.0f);
+    return;
+  }
+  const KernelTable& kt = kernels();
+  const int nr = kt.nr;
+  constexpr int kc = 256, mc = 64, panels_per_job = 8;
+  const int npanels = (N + nr - 1) / nr;
+  const int mjobs = (M + mc - 1) / mc, njobs = (npanels + panels_per_job - 1) / panels_per_job;
+  std::vector<float> packed(static_cast<size_t>(npanels) * nr * std::min(K, kc));
+  const double flops = 2.0 * M * N * K;
+  const int nt = flops < 2e6 ? 1 : std::max(1, threads);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  for (int k0 = 0; k0 < K; k0 += kc) {
+    const int kb = std::min(kc, K - k0);
+#pragma omp for schedule(static)
+    for (int p = 0; p < npanels; ++p) {
+      const int j0 = p * nr, w = std::min(nr, N - j0);
+      float* panel = packed.data() + static_cast<size_t>(p) * nr * kb;
+      for (int k = 0; k < kb; ++k) {
+        float* row = panel + k * nr;
+        const float* src = b + (k0 + k) * rsb + j0 * csb;
+        int j = 0;
+        if (csb == 1)
+          for (; j < w; ++j) row[j] = src[j];
+        else
+          for (; j < w; ++j) row[j] = src[j * csb];
+        for (; j < nr; ++j) row[j] = 0.0f;
+      }
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (int job = 0; job < mjobs * njobs; ++job) {
+      const int i0 = (job % mjobs) * mc, p0 = (job / mjobs) * panels_per_job;
+      const int m = std::min(mc, M - i0);
+      const int j0 = p0 * nr, n = std::min(panels_per_job * nr, N - j0);
+      kt.gemm_packed(m, n, kb, a + i0 * rsa + k0 * csa, rsa, csa,
+                     packed.data() + static_cast<size_t>(p0) * nr * kb, c + i0 * ldc + j0, ldc,
+                     accumulate || k0 > 0);
+    }
+  }
+}
+
+void gemm_reference(int M, int N, int K, const float* a, std::ptrdiff_t rsa, std::ptrdiff_t csa,
+                    const float* b, std::ptrdiff_t rsb, std::ptrdiff_t csb, float* c,
+                    std::ptrdiff_t ldc, bool accumulate) {
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < N; ++j) {
+      double s = accumulate ? c[i * ldc + j] : 0.0;
+      for (int k = 0; k < K; ++k) s += double(a[i * rsa + k * csa]) * b[k * rsb + j * csb];
+      c[i * ldc + j] = static_cast<float>(s);
+    }
+}
+
+}  // namespace pfn::rnn
