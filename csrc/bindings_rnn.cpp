@@ -108,7 +108,8 @@ void init_rnn(py::module_& m) {
   m.def(
       "layer_forward",
       [](const std::string& cell_name, py::object x, int input_size, py::object h0, py::object c0,
-         py::object w_ih, py::object w_hh, py::object b_ih, py::object b_hh, int threads, bool save) {
+         py::object w_ih, py::object w_hh, py::object b_ih, py::object b_hh, int threads, bool save,
+         py::object reuse) {
         const Cell cell = cell_of(cell_name);
         py::array xa = py::array::ensure(x);
         if (!xa) throw py::type_error("x must be an array");
@@ -141,7 +142,9 @@ void init_rnn(py::module_& m) {
           if (xa.dtype().kind() != 'f') throw py::type_error("x must be float32 or int ids");
           xf = F32::ensure(xa);
         }
-        auto cache = std::make_unique<LayerCache>();
+        // reuse: a cache from an earlier call whose memory this call takes over
+        py::object holder = reuse.is_none() ? py::cast(LayerCache{}) : reuse;
+        LayerCache* cache = holder.cast<LayerCache*>();
         {
           py::gil_scoped_release nogil;
           layer_forward(s, ids_input ? nullptr : xf.data(), ids_input ? ids.data() : nullptr, h.data(),
@@ -152,15 +155,15 @@ void init_rnn(py::module_& m) {
         py::array_t<float> hn = array_of(cache->hs.data() + BH * s.T, {s.B, s.H});
         py::object cn = py::none();
         if (cell == Cell::LSTM) cn = array_of(cache->cs.data() + BH * s.T, {s.B, s.H});
-        return py::make_tuple(y, hn, cn, py::cast(std::move(cache)));
+        return py::make_tuple(y, hn, cn, holder);
       },
       py::arg("cell"), py::arg("x"), py::arg("input_size"), py::arg("h0"), py::arg("c0"),
       py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih"), py::arg("b_hh"), py::arg("threads"),
-      py::arg("save") = true);
+      py::arg("save") = true, py::arg("reuse") = py::none());
 
   m.def(
       "layer_backward",
-      [](const LayerCache& cache, py::object dy, py::object dh_n, py::object dc_n, py::object dx,
+      [](LayerCache& cache, py::object dy, py::object dh_n, py::object dc_n, py::object dx,
          py::object dh0, py::object dc0, py::object dw_ih, py::object dw_hh, py::object db_ih,
          py::object db_hh, int threads) {
         const LayerShape& s = cache.s;

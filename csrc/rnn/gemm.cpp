@@ -74,6 +74,7 @@ void gemm(int M, int N, int K, const float* a, std::ptrdiff_t rsa, std::ptrdiff_
         for (; j < nr; ++j) row[j] = 0.0f;
       }
     }
+    std::vector<float> work(gemm_work_size(mc, kb));
 #pragma omp for schedule(dynamic, 1)
     for (int job = 0; job < mjobs * njobs; ++job) {
       const int i0 = (job % mjobs) * mc, p0 = (job / mjobs) * panels_per_job;
@@ -81,7 +82,7 @@ void gemm(int M, int N, int K, const float* a, std::ptrdiff_t rsa, std::ptrdiff_
       const int j0 = p0 * nr, n = std::min(panels_per_job * nr, N - j0);
       kt.gemm_packed(m, n, kb, a + i0 * rsa + k0 * csa, rsa, csa,
                      packed.data() + static_cast<size_t>(p0) * nr * kb, c + i0 * ldc + j0, ldc,
-                     accumulate || k0 > 0);
+                     accumulate || k0 > 0, work.data());
     }
   }
 }

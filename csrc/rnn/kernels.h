@@ -10,10 +10,13 @@ namespace pfn::rnn {
 struct KernelTable {
   const char* isa;
   int nr;  // columns per packed B panel
+  int mr;  // rows per micro-tile
   // C (M,N) (+)= A (M,K) * B (K,N); A(i,k) = a[i*rsa + k*csa]; bp packed by pack_b (panels of
-  // nr columns, each K x nr); accumulate = false overwrites C.
+  // nr columns, each K x nr); accumulate = false overwrites C. A is first copied to `work`
+  // (gemm_work_size(M, K) floats) in strips of mr rows, so strided or cache-aliasing A costs
+  // nothing in the loop.
   void (*gemm_packed)(int M, int N, int K, const float* a, std::ptrdiff_t rsa, std::ptrdiff_t csa,
-                      const float* bp, float* c, std::ptrdiff_t ldc, bool accumulate);
+                      const float* bp, float* c, std::ptrdiff_t ldc, bool accumulate, float* work);
   // y (N) (+)= x (K) * W (K,N), W row-major with leading dimension ldw.
   void (*gemv_t)(int K, int N, const float* x, const float* w, std::ptrdiff_t ldw, float* y,
                  bool accumulate);
@@ -45,6 +48,11 @@ struct KernelTable {
 };
 
 const KernelTable& kernels();
+
+inline std::size_t gemm_work_size(int M, int K) {
+  const int mr = kernels().mr;
+  return static_cast<std::size_t>((M + mr - 1) / mr) * mr * static_cast<std::size_t>(K);
+}
 
 const KernelTable* kernels_avx512();
 const KernelTable* kernels_avx2();

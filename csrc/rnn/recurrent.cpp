@@ -58,34 +58,35 @@ void layer_forward(const LayerShape& s, const float* x, const int32_t* ids, cons
   const size_t N = static_cast<size_t>(T) * B;
   const KernelTable& kt = kernels();
   if (ids) check_ids(ids, N, I);
-  cache = LayerCache{};
   cache.s = s;
   cache.ids_input = ids != nullptr;
+  cache.saved = save_for_backward;
+  cache.ids.clear();
+  cache.x.clear();
+  cache.w_ih.clear();
+  cache.w_hh.clear();
   if (save_for_backward) {
     if (ids)
-      cache.ids.assign(ids, ids + N);
+      std::copy(ids, ids + N, cache.ids.resize(N));
     else
-      cache.x.assign(x, x + N * I);
-    cache.w_ih.assign(w.w_ih, w.w_ih + static_cast<size_t>(GH) * I);
-    cache.w_hh.assign(w.w_hh, w.w_hh + static_cast<size_t>(GH) * H);
+      std::copy(x, x + N * I, cache.x.resize(N * I));
+    std::copy(w.w_ih, w.w_ih + static_cast<size_t>(GH) * I, cache.w_ih.resize(static_cast<size_t>(GH) * I));
+    std::copy(w.w_hh, w.w_hh + static_cast<size_t>(GH) * H, cache.w_hh.resize(static_cast<size_t>(GH) * H));
   }
-  cache.hs.resize((N + B) * H);
-  std::copy(h0, h0 + static_cast<size_t>(B) * H, cache.hs.begin());
+  std::copy(h0, h0 + static_cast<size_t>(B) * H, cache.hs.resize((N + B) * H));
   const bool lstm = s.cell == Cell::LSTM, gru = s.cell == Cell::GRU;
-  if (lstm) {
-    cache.cs.resize((N + B) * H);
-    std::copy(c0, c0 + static_cast<size_t>(B) * H, cache.cs.begin());
-  }
+  cache.cs.clear();
+  if (lstm) std::copy(c0, c0 + static_cast<size_t>(B) * H, cache.cs.resize((N + B) * H));
   // Activations of one step are enough when nothing is saved for backward.
   const size_t saved_steps = save_for_backward ? T : 1;
-  if (lstm || gru) cache.gates.resize(saved_steps * B * GH);
-  if (lstm || gru) cache.aux.resize(saved_steps * B * H);
+  cache.gates.resize(lstm || gru ? saved_steps * B * GH : 0);
+  cache.aux.resize(lstm || gru ? saved_steps * B * H : 0);
 
   // Input projection for all steps at once (a row gather for id input); b_hh joins b_ih
   // except in the GRU, whose n gate needs W_hn h + b_hn on its own.
   std::vector<float> bias(GH);
   for (int j = 0; j < GH; ++j) bias[j] = w.b_ih[j] + (gru ? 0.0f : w.b_hh[j]);
-  std::vector<float> xproj(N * GH);
+  float* xproj = cache.work.resize(N * GH);
   if (ids) {
     std::vector<float> wt(static_cast<size_t>(I) * GH);  // w_ih^T: one row per symbol
     for (int g = 0; g < GH; ++g)
@@ -93,14 +94,14 @@ void layer_forward(const LayerShape& s, const float* x, const int32_t* ids, cons
 #pragma omp parallel for num_threads(threads) schedule(static) if (N * GH > (1 << 16))
     for (ptrdiff_t n = 0; n < static_cast<ptrdiff_t>(N); ++n) {
       const float* src = wt.data() + static_cast<size_t>(ids[n]) * GH;
-      float* dst = xproj.data() + n * GH;
+      float* dst = xproj + n * GH;
       for (int j = 0; j < GH; ++j) dst[j] = src[j] + bias[j];
     }
   } else {
-    gemm(static_cast<int>(N), GH, I, x, I, 1, w.w_ih, 1, I, xproj.data(), GH, false, threads);
+    gemm(static_cast<int>(N), GH, I, x, I, 1, w.w_ih, 1, I, xproj, GH, false, threads);
 #pragma omp parallel for num_threads(threads) schedule(static) if (N * GH > (1 << 16))
     for (ptrdiff_t n = 0; n < static_cast<ptrdiff_t>(N); ++n) {
-      float* dst = xproj.data() + n * GH;
+      float* dst = xproj + n * GH;
       for (int j = 0; j < GH; ++j) dst[j] += bias[j];
     }
   }
@@ -128,8 +129,9 @@ void layer_forward(const LayerShape& s, const float* x, const int32_t* ids, cons
     // W_hh^T restricted to this thread's gate columns: B(k, j) = w_hh[colmap[j]*H + k]
     pack_b(H, NL, w.w_hh, 1, H, colmaps[tid].data(), packed[tid].data());
     float* gl = local[tid].data();
+    std::vector<float> work(gemm_work_size(B, H));
     for (int t = 0; t < T; ++t) {
-      const float* xp = xproj.data() + static_cast<size_t>(t) * B * GH;
+      const float* xp = xproj + static_cast<size_t>(t) * B * GH;
       const size_t st = save_for_backward ? t : 0;
       for (int b = 0; b < B; ++b)
         for (int g = 0; g < G; ++g) {
@@ -138,7 +140,7 @@ void layer_forward(const LayerShape& s, const float* x, const int32_t* ids, cons
         }
       const float* hprev = hs + static_cast<size_t>(t) * B * H;
       float* hnext = hs + static_cast<size_t>(t + 1) * B * H;
-      kt.gemm_packed(B, NL, H, hprev, H, 1, packed[tid].data(), gl, NL, true);
+      kt.gemm_packed(B, NL, H, hprev, H, 1, packed[tid].data(), gl, NL, true, work.data());
       for (int b = 0; b < B; ++b) {
         const float* row = gl + static_cast<size_t>(b) * NL;
         const size_t o = static_cast<size_t>(b) * H + u0;
@@ -164,16 +166,17 @@ void layer_forward(const LayerShape& s, const float* x, const int32_t* ids, cons
   }
 }
 
-void layer_backward(const LayerCache& cache, const float* dy, const float* dh_n, const float* dc_n,
+void layer_backward(LayerCache& cache, const float* dy, const float* dh_n, const float* dc_n,
                     const LayerGrads& gr, int threads) {
   const LayerShape& s = cache.s;
   const int T = s.T, B = s.B, I = s.I, H = s.H, G = gates_of(s.cell), GH = G * H;
   const size_t N = static_cast<size_t>(T) * B;
-  if (cache.w_hh.empty()) throw std::invalid_argument("this forward pass saved nothing for backward");
+  if (!cache.saved) throw std::invalid_argument("this forward pass saved nothing for backward");
   const KernelTable& kt = kernels();
   const bool lstm = s.cell == Cell::LSTM, gru = s.cell == Cell::GRU;
-  std::vector<float> dgx(N * GH), dgh_store(gru ? N * GH : 0);
-  float* dgh = gru ? dgh_store.data() : dgx.data();  // gradient at W_hh h (+ b_hh)
+  // Gate gradients live in the cache's workspace.
+  float* dgx = cache.work.resize(N * GH);
+  float* dgh = gru ? cache.work2.resize(N * GH) : dgx;  // gradient at W_hh h (+ b_hh)
 
   const int nt = threads_for(H, B, threads);
   std::vector<std::vector<float>> packed(nt);
@@ -194,7 +197,7 @@ void layer_backward(const LayerCache& cache, const float* dy, const float* dh_n,
     const int Hs = u1 - u0;
     // W_hh restricted to this thread's units: B(k, j) = w_hh[k*H + u0 + j], K = G*H
     pack_b(GH, Hs, cache.w_hh.data(), H, 1, colmaps[tid].data(), packed[tid].data());
-    std::vector<float> dh_rec(static_cast<size_t>(B) * Hs, 0.0f), dh(Hs), dc;
+    std::vector<float> dh_rec(static_cast<size_t>(B) * Hs, 0.0f), dh(Hs), dc, work(gemm_work_size(B, GH));
     if (lstm) dc.assign(static_cast<size_t>(B) * Hs, 0.0f);
     for (int b = 0; b < B; ++b) {
       if (dh_n) std::memcpy(&dh_rec[b * Hs], dh_n + static_cast<size_t>(b) * H + u0, Hs * sizeof(float));
@@ -208,25 +211,25 @@ void layer_backward(const LayerCache& cache, const float* dy, const float* dh_n,
         for (int u = 0; u < Hs; ++u) dh[u] = rec[u] + (dy ? dy[o + u] : 0.0f);
         if (lstm) {
           const float* ga = cache.gates.data() + og;
-          float* d = dgx.data() + og;
+          float* d = dgx + og;
           kt.lstm_backward(Hs, ga, ga + H, ga + 2 * H, ga + 3 * H, cache.cs.data() + o,
                            cache.aux.data() + o, dh.data(), &dc[b * Hs], d, d + H, d + 2 * H, d + 3 * H);
         } else if (gru) {
           const float* ga = cache.gates.data() + og;
-          float* d = dgx.data() + og;
+          float* d = dgx + og;
           float* dh2 = dgh + og;
           kt.gru_backward(Hs, ga, ga + H, ga + 2 * H, cache.aux.data() + o, hs + o, dh.data(), d,
                           d + H, d + 2 * H, dh2 + 2 * H, rec);
           std::memcpy(dh2, d, Hs * sizeof(float));
           std::memcpy(dh2 + H, d + H, Hs * sizeof(float));
         } else {
-          kt.tanh_backward(Hs, hs + o + static_cast<size_t>(B) * H, dh.data(), dgx.data() + og);
+          kt.tanh_backward(Hs, hs + o + static_cast<size_t>(B) * H, dh.data(), dgx + og);
         }
       }
 #pragma omp barrier
       // dh_{t-1}[:, own] (+)= dgates_t (B, G*H) . W_hh[:, own]; the GRU adds to z*dh
       kt.gemm_packed(B, Hs, GH, dgh + static_cast<size_t>(t) * B * GH, GH, 1, packed[tid].data(),
-                     dh_rec.data(), Hs, gru);
+                     dh_rec.data(), Hs, gru, work.data());
     }
     for (int b = 0; b < B; ++b) {
       if (gr.dh0)
@@ -237,7 +240,7 @@ void layer_backward(const LayerCache& cache, const float* dy, const float* dh_n,
   }
   // Weight gradients as one product each over all T*B rows.
   if (gr.dw_hh) gemm(GH, H, static_cast<int>(N), dgh, 1, GH, hs, H, 1, gr.dw_hh, H, true, threads);
-  if (gr.db_ih) add_colsum(dgx.data(), N, GH, gr.db_ih, threads);
+  if (gr.db_ih) add_colsum(dgx, N, GH, gr.db_ih, threads);
   if (gr.db_hh) add_colsum(dgh, N, GH, gr.db_hh, threads);
   if (cache.ids_input) {
     if (gr.dw_ih) {
@@ -249,8 +252,8 @@ void layer_backward(const LayerCache& cache, const float* dy, const float* dh_n,
         int g0, g1;
         unit_range(GH, nt2, thread_id(), g0, g1);
         for (size_t n = 0; n < N; ++n) {
-          float* dst = dwt.data() + static_cast<size_t>(cache.ids[n]) * GH;
-          const float* src = dgx.data() + n * GH;
+          float* dst = dwt.data() + static_cast<size_t>(cache.ids.data()[n]) * GH;
+          const float* src = dgx + n * GH;
           for (int g = g0; g < g1; ++g) dst[g] += src[g];
         }
       }
@@ -258,8 +261,8 @@ void layer_backward(const LayerCache& cache, const float* dy, const float* dh_n,
         for (int i = 0; i < I; ++i) gr.dw_ih[static_cast<size_t>(g) * I + i] += dwt[static_cast<size_t>(i) * GH + g];
     }
   } else {
-    if (gr.dw_ih) gemm(GH, I, static_cast<int>(N), dgx.data(), 1, GH, cache.x.data(), I, 1, gr.dw_ih, I, true, threads);
-    if (gr.dx) gemm(static_cast<int>(N), I, GH, dgx.data(), GH, 1, cache.w_ih.data(), I, 1, gr.dx, I, true, threads);
+    if (gr.dw_ih) gemm(GH, I, static_cast<int>(N), dgx, 1, GH, cache.x.data(), I, 1, gr.dw_ih, I, true, threads);
+    if (gr.dx) gemm(static_cast<int>(N), I, GH, dgx, GH, 1, cache.w_ih.data(), I, 1, gr.dx, I, true, threads);
   }
 }
 

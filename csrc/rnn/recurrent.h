@@ -9,7 +9,34 @@
 #include <string>
 #include <vector>
 
+#include "common/buffer.h"
+
 namespace pfn::rnn {
+
+// An uninitialised array that keeps its memory when resized smaller, so the workspace of one
+// training step is reused by the next instead of being page-faulted in again.
+template <class T>
+class Scratch {
+ public:
+  T* resize(size_t n) {
+    if (n > cap_) {
+      buf_ = Buffer<T>(n);
+      cap_ = n;
+    }
+    n_ = n;
+    return buf_.data();
+  }
+  void clear() { n_ = 0; }
+  T* data() { return buf_.data(); }
+  const T* data() const { return buf_.data(); }
+  size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  size_t capacity() const { return cap_; }
+
+ private:
+  Buffer<T> buf_;
+  size_t cap_ = 0, n_ = 0;
+};
 
 enum class Cell { RNN = 0, LSTM = 1, GRU = 2 };
 
@@ -30,17 +57,20 @@ struct LayerWeights {
 };
 
 // What backward needs, saved by forward; owns copies of the inputs and weights, so the caller
-// may change or free its arrays in between.
+// may change or free its arrays in between. Passing the same cache to the next forward call
+// reuses its memory.
 struct LayerCache {
   LayerShape s;
   bool ids_input = false;
-  std::vector<int32_t> ids;  // (T,B) when ids_input
-  std::vector<float> x;      // (T,B,I) otherwise
-  std::vector<float> w_ih, w_hh;
-  std::vector<float> hs;     // (T+1,B,H): h0, then h_1..h_T (= y)
-  std::vector<float> gates;  // (T,B,G*H) activations: LSTM i,f,g,o; GRU r,z,n; empty for RNN
-  std::vector<float> cs;     // LSTM (T+1,B,H): c0..c_T
-  std::vector<float> aux;    // LSTM tanh(c_t), GRU W_hn h + b_hn, (T,B,H)
+  bool saved = false;        // false: forward kept only what its outputs need
+  Scratch<int32_t> ids;      // (T,B) when ids_input
+  Scratch<float> x;          // (T,B,I) otherwise
+  Scratch<float> w_ih, w_hh;
+  Scratch<float> hs;         // (T+1,B,H): h0, then h_1..h_T (= y)
+  Scratch<float> gates;      // (T,B,G*H) activations: LSTM i,f,g,o; GRU r,z,n; empty for RNN
+  Scratch<float> cs;         // LSTM (T+1,B,H): c0..c_T
+  Scratch<float> aux;        // LSTM tanh(c_t), GRU W_hn h + b_hn, (T,B,H)
+  Scratch<float> work, work2;  // forward: input projections; backward: gate gradients
 };
 
 // Gradients, accumulated (+=); any pointer may be null to skip that gradient.
@@ -61,8 +91,9 @@ void layer_forward(const LayerShape& s, const float* x, const int32_t* ids, cons
                    const float* c0, const LayerWeights& w, LayerCache& cache, int threads,
                    bool save_for_backward = true);
 
-// dy (T,B,H) or null, dh_n (B,H) or null, dc_n (B,H) or null -> grads (+=).
-void layer_backward(const LayerCache& cache, const float* dy, const float* dh_n, const float* dc_n,
+// dy (T,B,H) or null, dh_n (B,H) or null, dc_n (B,H) or null -> grads (+=). Uses the cache's
+// workspace, so one cache must not go through two backward calls at once.
+void layer_backward(LayerCache& cache, const float* dy, const float* dh_n, const float* dc_n,
                     const LayerGrads& g, int threads);
 
 // Fused output layer: logits = y W^T + b (y (N,H), W (V,H)), softmax and cross-entropy against
