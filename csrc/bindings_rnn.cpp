@@ -77,6 +77,12 @@ py::array_t<float> array_of(const float* p, std::vector<py::ssize_t> shape) {
   return a;
 }
 
+py::array_t<float> view_of(const float* p, std::vector<py::ssize_t> shape, py::handle owner) {
+  py::array_t<float> a(shape, p, owner);
+  py::detail::array_proxy(a.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+  return a;
+}
+
 struct Weights {
   F32 w_ih, w_hh, b_ih, b_hh;
   LayerWeights view() const { return {w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data()}; }
@@ -98,6 +104,12 @@ void init_rnn(py::module_& m) {
         return py::make_tuple(c.s.T, c.s.B, c.s.I, c.s.H);
       })
       .def_property_readonly("ids_input", [](const LayerCache& c) { return c.ids_input; })
+      .def("cells", [](py::object self) -> py::object {
+        // LSTM cell states c_1..c_T (T,B,H) as a read-only view; None for other cells
+        const LayerCache& c = self.cast<const LayerCache&>();
+        if (c.s.cell != Cell::LSTM) return py::none();
+        return view_of(c.cs.data() + static_cast<size_t>(c.s.B) * c.s.H, {c.s.T, c.s.B, c.s.H}, self);
+      })
       .def_property_readonly("nbytes", [](const LayerCache& c) {
         return 4 * (c.x.size() + c.w_ih.size() + c.w_hh.size() + c.hs.size() + c.gates.size() +
                     c.cs.size() + c.aux.size()) + 4 * c.ids.size();
@@ -150,11 +162,13 @@ void init_rnn(py::module_& m) {
           layer_forward(s, ids_input ? nullptr : xf.data(), ids_input ? ids.data() : nullptr, h.data(),
                         c ? c->data() : nullptr, w.view(), *cache, threads, save);
         }
+        // Outputs are read-only views into the cache (no copy); they change if the cache is
+        // passed as `reuse` to a later call.
         const size_t BH = static_cast<size_t>(s.B) * s.H;
-        py::array_t<float> y = array_of(cache->hs.data() + BH, {s.T, s.B, s.H});
-        py::array_t<float> hn = array_of(cache->hs.data() + BH * s.T, {s.B, s.H});
+        py::array_t<float> y = view_of(cache->hs.data() + BH, {s.T, s.B, s.H}, holder);
+        py::array_t<float> hn = view_of(cache->hs.data() + BH * s.T, {s.B, s.H}, holder);
         py::object cn = py::none();
-        if (cell == Cell::LSTM) cn = array_of(cache->cs.data() + BH * s.T, {s.B, s.H});
+        if (cell == Cell::LSTM) cn = view_of(cache->cs.data() + BH * s.T, {s.B, s.H}, holder);
         return py::make_tuple(y, hn, cn, holder);
       },
       py::arg("cell"), py::arg("x"), py::arg("input_size"), py::arg("h0"), py::arg("c0"),
@@ -291,7 +305,7 @@ void init_rnn(py::module_& m) {
 
   py::class_<Sampler>(m, "Sampler")
       .def(py::init([](const std::string& cell_name, int vocab, int hidden, py::object embedding,
-                       const py::list& layers, py::object w_out, py::object b_out) {
+                       const py::list& layers, py::object w_out, py::object b_out, int threads) {
              const Cell cell = cell_of(cell_name);
              std::vector<float> emb;
              int E = 0;
@@ -316,10 +330,11 @@ void init_rnn(py::module_& m) {
              for (auto& w : keep) views.push_back(w.view());
              F32 wo = input(w_out, {vocab, hidden}, "w_out"), bo = input(b_out, {vocab}, "b_out");
              return std::make_unique<Sampler>(cell, vocab, hidden, std::move(emb), E, views, sizes,
-                                              wo.data(), bo.data());
+                                              wo.data(), bo.data(), threads);
            }),
            py::arg("cell"), py::arg("vocab"), py::arg("hidden"), py::arg("embedding"),
-           py::arg("layers"), py::arg("w_out"), py::arg("b_out"))
+           py::arg("layers"), py::arg("w_out"), py::arg("b_out"), py::arg("threads") = -1)
+      .def_property_readonly("threads", &Sampler::threads)
       .def(
           "sample",
           [](const Sampler& s, const std::vector<int32_t>& prime, int length, float temperature,

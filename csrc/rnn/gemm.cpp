@@ -55,7 +55,7 @@ void gemm(int M, int N, int K, const float* a, std::ptrdiff_t rsa, std::ptrdiff_
   const int mjobs = (M + mc - 1) / mc, njobs = (npanels + panels_per_job - 1) / panels_per_job;
   std::vector<float> packed(static_cast<size_t>(npanels) * nr * std::min(K, kc));
   const double flops = 2.0 * M * N * K;
-  const int nt = flops < 2e6 ? 1 : std::max(1, threads);
+  const int nt = flops < 2e6 ? 1 : resolve_threads(threads);
 #pragma omp parallel num_threads(nt) if (nt > 1)
   for (int k0 = 0; k0 < K; k0 += kc) {
     const int kb = std::min(kc, K - k0);

@@ -17,9 +17,10 @@ struct KernelTable {
   // nothing in the loop.
   void (*gemm_packed)(int M, int N, int K, const float* a, std::ptrdiff_t rsa, std::ptrdiff_t csa,
                       const float* bp, float* c, std::ptrdiff_t ldc, bool accumulate, float* work);
-  // y (N) (+)= x (K) * W (K,N), W row-major with leading dimension ldw.
+  // y (N) (+)= x (K) * W (K,N), W row-major with leading dimension ldw; `reverse` visits the
+  // column blocks in the opposite order (same result).
   void (*gemv_t)(int K, int N, const float* x, const float* w, std::ptrdiff_t ldw, float* y,
-                 bool accumulate);
+                 bool accumulate, bool reverse);
   // LSTM, n units of one row. pre i,f,g,o (pre-activations) -> activations written to ai..ao,
   // c = f*c_prev + i*g, tc = tanh(c), h = o*tc.
   void (*lstm_forward)(int n, const float* pi, const float* pf, const float* pg, const float* po,

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/cpu.h"
+#include "common/parallel.h"
 
 namespace pfn::rnn {
 namespace {
@@ -55,7 +56,7 @@ double squares(size_t n, const float* g) {
 void optim_step(const OptimConfig& cfg, size_t n, float* p, const float* g, float* state1,
                 float* state2, int64_t step, float grad_scale, int threads) {
   constexpr size_t chunk = 1 << 15;
-  const int nt = n < 2 * chunk ? 1 : threads;
+  const int nt = n < 2 * chunk ? 1 : resolve_threads(threads);
   const double bc1 = 1.0 - std::pow(static_cast<double>(cfg.beta1), static_cast<double>(step));
   const double bc2 = 1.0 - std::pow(static_cast<double>(cfg.beta2), static_cast<double>(step));
   const float step_size = static_cast<float>(cfg.lr / bc1), sqrt_bc2 = static_cast<float>(std::sqrt(bc2));

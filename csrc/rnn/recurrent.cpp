@@ -34,26 +34,35 @@ void check_ids(const int32_t* ids, size_t n, int I) {
                               std::to_string(i) + " is outside [0, " + std::to_string(I) + ")");
 }
 
-// Column sums of an (N, C) matrix added to out (C), split over columns.
-void add_colsum(const float* m, size_t N, int C, float* out, int threads) {
-  const int nt = N * C < (1 << 16) ? 1 : threads;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (int j0 = 0; j0 < C; j0 += 64) {
-    const int j1 = std::min(C, j0 + 64);
-    double acc[64] = {};
-    for (size_t n = 0; n < N; ++n) {
-      const float* row = m + n * C;
-      for (int j = j0; j < j1; ++j) acc[j - j0] += row[j];
+// Column sums of columns [c0, c1) of an (N, ld) matrix, added to out[c0..c1): rows split over
+// threads, float partial sums per thread in contiguous (vectorised) row order.
+void add_colsum(const float* m, size_t N, int ld, int c0, int c1, float* out, int threads) {
+  const int C = c1 - c0;
+  const int nt = N * C < (1 << 16) ? 1 : std::max(1, threads);
+  std::vector<float> part(static_cast<size_t>(nt) * C, 0.0f);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    const int t = thread_id();
+    float* acc = part.data() + static_cast<size_t>(t) * C;
+    const size_t n0 = N * t / nt, n1 = N * (t + 1) / nt;
+    for (size_t n = n0; n < n1; ++n) {
+      const float* row = m + n * ld + c0;
+#pragma omp simd
+      for (int j = 0; j < C; ++j) acc[j] += row[j];
     }
-    for (int j = j0; j < j1; ++j) out[j] += static_cast<float>(acc[j - j0]);
+  }
+  for (int j = 0; j < C; ++j) {
+    double s = 0.0;
+    for (int t = 0; t < nt; ++t) s += part[static_cast<size_t>(t) * C + j];
+    out[c0 + j] += static_cast<float>(s);
   }
 }
-
 }  // namespace
 
 void layer_forward(const LayerShape& s, const float* x, const int32_t* ids, const float* h0,
                    const float* c0, const LayerWeights& w, LayerCache& cache, int threads,
                    bool save_for_backward) {
+  threads = resolve_threads(threads);
   const int T = s.T, B = s.B, I = s.I, H = s.H, G = gates_of(s.cell), GH = G * H;
   const size_t N = static_cast<size_t>(T) * B;
   const KernelTable& kt = kernels();
@@ -168,6 +177,7 @@ void layer_forward(const LayerShape& s, const float* x, const int32_t* ids, cons
 
 void layer_backward(LayerCache& cache, const float* dy, const float* dh_n, const float* dc_n,
                     const LayerGrads& gr, int threads) {
+  threads = resolve_threads(threads);
   const LayerShape& s = cache.s;
   const int T = s.T, B = s.B, I = s.I, H = s.H, G = gates_of(s.cell), GH = G * H;
   const size_t N = static_cast<size_t>(T) * B;
@@ -240,27 +250,42 @@ void layer_backward(LayerCache& cache, const float* dy, const float* dh_n, const
   }
   // Weight gradients as one product each over all T*B rows.
   if (gr.dw_hh) gemm(GH, H, static_cast<int>(N), dgh, 1, GH, hs, H, 1, gr.dw_hh, H, true, threads);
-  if (gr.db_ih) add_colsum(dgx, N, GH, gr.db_ih, threads);
-  if (gr.db_hh) add_colsum(dgh, N, GH, gr.db_hh, threads);
-  if (cache.ids_input) {
-    if (gr.dw_ih) {
-      // scatter-add rows of dgates into w_ih^T (one row per symbol), split over gate columns
-      std::vector<float> dwt(static_cast<size_t>(I) * GH, 0.0f);
-      const int nt2 = N * GH < (1 << 16) ? 1 : threads;
+  // Bias gradients: column sums of the gate gradients. b_hh gets the same as b_ih except the
+  // GRU's n block, where it sees the gradient at W_hn h + b_hn.
+  std::vector<float> db(GH, 0.0f);
+  if (cache.ids_input && gr.dw_ih) {
+    // scatter-add rows of dgates into w_ih^T (one row per symbol), split over gate columns;
+    // the bias gradient is then the sum of those I rows
+    std::vector<float> dwt(static_cast<size_t>(I) * GH, 0.0f);
+    const int nt2 = N * GH < (1 << 16) ? 1 : threads;
 #pragma omp parallel num_threads(nt2) if (nt2 > 1)
-      {
-        int g0, g1;
-        unit_range(GH, nt2, thread_id(), g0, g1);
-        for (size_t n = 0; n < N; ++n) {
-          float* dst = dwt.data() + static_cast<size_t>(cache.ids.data()[n]) * GH;
-          const float* src = dgx + n * GH;
-          for (int g = g0; g < g1; ++g) dst[g] += src[g];
-        }
+    {
+      int g0, g1;
+      unit_range(GH, nt2, thread_id(), g0, g1);
+      const int32_t* ids = cache.ids.data();
+      for (size_t n = 0; n < N; ++n) {
+        float* dst = dwt.data() + static_cast<size_t>(ids[n]) * GH;
+        const float* src = dgx + n * GH;
+#pragma omp simd
+        for (int g = g0; g < g1; ++g) dst[g] += src[g];
       }
-      for (int g = 0; g < GH; ++g)
-        for (int i = 0; i < I; ++i) gr.dw_ih[static_cast<size_t>(g) * I + i] += dwt[static_cast<size_t>(i) * GH + g];
     }
-  } else {
+    add_colsum(dwt.data(), I, GH, 0, GH, db.data(), 1);
+    for (int g = 0; g < GH; ++g)
+      for (int i = 0; i < I; ++i) gr.dw_ih[static_cast<size_t>(g) * I + i] += dwt[static_cast<size_t>(i) * GH + g];
+  } else if (gr.db_ih || gr.db_hh) {
+    add_colsum(dgx, N, GH, 0, GH, db.data(), threads);
+  }
+  if (gr.db_ih)
+    for (int g = 0; g < GH; ++g) gr.db_ih[g] += db[g];
+  if (gr.db_hh) {
+    if (gru) {
+      std::fill(db.begin() + 2 * H, db.end(), 0.0f);
+      add_colsum(dgh, N, GH, 2 * H, GH, db.data(), threads);
+    }
+    for (int g = 0; g < GH; ++g) gr.db_hh[g] += db[g];
+  }
+  if (!cache.ids_input) {
     if (gr.dw_ih) gemm(GH, I, static_cast<int>(N), dgx, 1, GH, cache.x.data(), I, 1, gr.dw_ih, I, true, threads);
     if (gr.dx) gemm(static_cast<int>(N), I, GH, dgx, GH, 1, cache.w_ih.data(), I, 1, gr.dx, I, true, threads);
   }
@@ -270,6 +295,7 @@ double softmax_xent_forward_backward(int N, int H, int V, const float* y, const 
                                      const float* b, const int32_t* targets, float scale,
                                      float* dy, bool dy_accumulate, float* dw, float* db,
                                      float* logits_out, int threads) {
+  threads = resolve_threads(threads);
   check_ids(targets, N, V);
   const KernelTable& kt = kernels();
   std::vector<float> logits(static_cast<size_t>(N) * V);
@@ -287,7 +313,7 @@ double softmax_xent_forward_backward(int N, int H, int V, const float* y, const 
   if (logits_out) std::copy(logits.begin(), logits.end(), logits_out);
   if (!grads) return loss;
   if (dw) gemm(V, H, N, dlog.data(), 1, V, y, H, 1, dw, H, true, threads);
-  if (db) add_colsum(dlog.data(), N, V, db, threads);
+  if (db) add_colsum(dlog.data(), N, V, 0, V, db, threads);
   if (dy) gemm(N, H, V, dlog.data(), V, 1, w, H, 1, dy, H, dy_accumulate, threads);
   return loss;
 }

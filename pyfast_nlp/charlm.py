@@ -1,0 +1,626 @@
+"""Character-level language models (vanilla RNN, LSTM, GRU) trained with truncated
+backpropagation through time on the C++ kernels of :mod:`pyfast_nlp.nn`."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _core
+from ._base import ParamsMixin, atomic_path, progress_bar, resolve_threads
+from .feature_extraction import NotFittedError
+from .nn import Optimizer, clip_grad_norm
+from .text import _check_file
+
+_FORMAT = "pyfast_nlp.charlm"
+_LN2 = math.log(2.0)
+_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+TextLike = Union[str, "os.PathLike[str]"]
+
+
+def _read_text(text: TextLike) -> str:
+    """A str is text; a path (``os.PathLike``, or a str naming an existing file with no newline)
+    is read as UTF-8."""
+    if isinstance(text, os.PathLike) or (isinstance(text, str) and "\n" not in text and len(text) < 4096
+                                         and os.path.isfile(text)):
+        path = _check_file(text)
+        with open(path, "rb") as f:
+            raw = f.read()
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{path} is not valid UTF-8 (byte {e.start}): {e.reason}") from None
+    if isinstance(text, bytes):
+        try:
+            return text.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ValueError(f"text is not valid UTF-8 (byte {e.start}): {e.reason}") from None
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, bytes or a path, not {type(text).__name__}")
+    return text
+
+
+def _codes(text: str) -> np.ndarray:
+    """Unicode code points of ``text`` as uint32 (surrogates rejected)."""
+    try:
+        return np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
+    except UnicodeEncodeError as e:
+        raise ValueError(f"text holds an unpaired surrogate at position {e.start}") from None
+
+
+class CharLM(ParamsMixin):
+    """A character-level recurrent language model (char-rnn), trained and sampled in C++.
+
+    ``cell`` is ``"rnn"`` (tanh), ``"lstm"`` or ``"gru"``; ``num_layers`` layers of
+    ``hidden_size`` units; the input is one-hot over the characters (``embedding=None``) or an
+    ``embedding``-dimensional learned embedding; ``dropout`` is applied to the outputs of every
+    layer but the last during training, as ``torch.nn.LSTM(dropout=...)`` does. Weights are laid
+    out and initialised as PyTorch's (uniform in +-1/sqrt(hidden_size)), and move to and from a
+    PyTorch ``state_dict`` unchanged (:meth:`to_torch_state_dict`, :meth:`from_torch_state_dict`).
+
+    The vocabulary is every character (Unicode code point) of the training text, in code-point
+    order (``vocab_``).
+
+    Example (the study notes' "hello"):
+        >>> from pyfast_nlp import CharLM
+        >>> lm = CharLM("rnn", hidden_size=16, num_layers=1, seed=0)
+        >>> lm = lm.fit("hello", seq_len=4, batch_size=1, max_steps=300, lr=0.02,
+        ...             val_fraction=0, progress=False)
+        >>> lm.vocab_
+        ['e', 'h', 'l', 'o']
+        >>> lm.sample("h", length=4, top_k=1)
+        'hello'
+    """
+
+    def __init__(self, cell: str = "lstm", hidden_size: int = 256, num_layers: int = 2,
+                 embedding: Optional[int] = None, dropout: float = 0.0, seed: int = 0):
+        self.cell = cell
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.embedding = embedding
+        self.dropout = dropout
+        self.seed = seed
+
+    # ------------------------------------------------------------------ set-up
+    def _check_params(self) -> None:
+        if self.cell not in _GATES:
+            raise ValueError(f"cell must be 'rnn', 'lstm' or 'gru', not {self.cell!r}")
+        for name in ("hidden_size", "num_layers"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name} must be a positive int, not {v!r}")
+        if self.embedding is not None and (not isinstance(self.embedding, (int, np.integer)) or self.embedding < 1):
+            raise ValueError(f"embedding must be None (one-hot input) or a positive int, not {self.embedding!r}")
+        if not (0.0 <= float(self.dropout) < 1.0):
+            raise ValueError(f"dropout must be in [0, 1), not {self.dropout!r}")
+
+    def _param_shapes(self, V: int) -> Dict[str, tuple]:
+        G, H, L = _GATES[self.cell], int(self.hidden_size), int(self.num_layers)
+        shapes: Dict[str, tuple] = {}
+        for layer in range(L):
+            I = (int(self.embedding) if self.embedding else V) if layer == 0 else H
+            shapes[f"weight_ih_l{layer}"] = (G * H, I)
+            shapes[f"weight_hh_l{layer}"] = (G * H, H)
+            shapes[f"bias_ih_l{layer}"] = (G * H,)
+            shapes[f"bias_hh_l{layer}"] = (G * H,)
+        shapes["decoder.weight"] = (V, H)
+        shapes["decoder.bias"] = (V,)
+        if self.embedding:
+            shapes["embedding.weight"] = (V, int(self.embedding))
+        return shapes
+
+    def _init_weights(self, V: int) -> None:
+        rng = np.random.default_rng(self.seed)
+        H = int(self.hidden_size)
+        self.params_: Dict[str, np.ndarray] = {}
+        for name, shape in self._param_shapes(V).items():
+            if name.startswith("decoder"):
+                k = 1.0 / math.sqrt(H)  # nn.Linear: kaiming-uniform weight, bias +-1/sqrt(fan_in)
+                a = rng.uniform(-k, k, shape)
+            elif name == "embedding.weight":
+                a = rng.standard_normal(shape)  # nn.Embedding: N(0, 1)
+            else:
+                k = 1.0 / math.sqrt(H)  # nn.RNN/LSTM/GRU: U(-1/sqrt(H), 1/sqrt(H))
+                a = rng.uniform(-k, k, shape)
+            self.params_[name] = np.ascontiguousarray(a, dtype=np.float32)
+        self._sampler = None
+
+    def _set_vocab(self, text: str) -> None:
+        codes = _codes(text)
+        uniq, counts = np.unique(codes, return_counts=True)
+        self._codes = uniq.astype(np.uint32)
+        self.vocab_: List[str] = [chr(int(c)) for c in uniq]
+        self.char_counts_ = counts.astype(np.int64)
+
+    def encode(self, text: str) -> np.ndarray:
+        """Character ids (int32) of ``text``; a character outside ``vocab_`` raises ValueError."""
+        self._check_fitted()
+        codes = _codes(_read_text(text) if not isinstance(text, str) else text)
+        ids = np.searchsorted(self._codes, codes)
+        ids = np.minimum(ids, len(self._codes) - 1)
+        bad = self._codes[ids] != codes
+        if bad.any():
+            missing = sorted({chr(int(c)) for c in codes[bad]})
+            shown = ", ".join(repr(c) for c in missing[:10])
+            raise ValueError(f"{int(bad.sum())} characters are not in the model's vocabulary: {shown}"
+                             + (" ..." if len(missing) > 10 else ""))
+        return ids.astype(np.int32)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """The text of character ids."""
+        self._check_fitted()
+        return "".join(self.vocab_[int(i)] for i in ids)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            raise NotFittedError("this CharLM is not fitted yet; call fit() or CharLM.load()")
+
+    @property
+    def num_parameters(self) -> int:
+        self._check_fitted()
+        return int(sum(p.size for p in self.params_.values()))
+
+    def _layer_weights(self, layer: int) -> List[np.ndarray]:
+        return [self.params_[f"{k}_l{layer}"] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+
+    # ------------------------------------------------------------------ forward / backward
+    def _zero_state(self, B: int) -> Dict[str, np.ndarray]:
+        L, H = int(self.num_layers), int(self.hidden_size)
+        state = {"h": np.zeros((L, B, H), np.float32)}
+        if self.cell == "lstm":
+            state["c"] = np.zeros((L, B, H), np.float32)
+        return state
+
+    def _forward(self, x: np.ndarray, state: Dict[str, np.ndarray], threads: int, save: bool,
+                 caches: Optional[list] = None, masks: Optional[list] = None):
+        """x (T,B) ids -> top-layer output (T,B,H), new state, caches."""
+        V = len(self.vocab_)
+        L = int(self.num_layers)
+        inp: np.ndarray = x
+        if self.embedding:
+            inp = self.params_["embedding.weight"][x]
+        new_state = {k: np.empty_like(v) for k, v in state.items()}
+        out_caches = []
+        for layer in range(L):
+            reuse = caches[layer] if caches else None
+            c0 = state["c"][layer] if self.cell == "lstm" else None
+            y, h_n, c_n, cache = _core.layer_forward(self.cell, inp, V, state["h"][layer], c0,
+                                                     *self._layer_weights(layer), threads, save, reuse)
+            new_state["h"][layer] = h_n
+            if c_n is not None:
+                new_state["c"][layer] = c_n
+            out_caches.append(cache)
+            if masks is not None and layer < L - 1:
+                y = y * masks[layer]
+            inp = y
+        return inp, new_state, out_caches
+
+    # ------------------------------------------------------------------ training
+    def fit(self, text: TextLike, seq_len: int = 100, batch_size: int = 64, epochs: Optional[int] = None,
+            max_steps: Optional[int] = None, lr: float = 2e-3, optimizer: str = "adam", clip: Optional[float] = 5.0,
+            val_fraction: float = 0.05, num_threads: Optional[int] = -1, progress: bool = True,
+            checkpoint: Optional[TextLike] = None, checkpoint_every: int = 1000,
+            callback: Optional[Callable[[Dict[str, Any]], Optional[bool]]] = None,
+            resume: bool = True) -> "CharLM":
+        """Train with truncated BPTT, the way char-rnn does.
+
+        The training text (all but the last ``val_fraction`` of ``text``) is cut into
+        ``batch_size`` equal streams, one per batch row. Each step takes the next ``seq_len``
+        characters of every stream (the last step of an epoch may be shorter), predicts each
+        next character, and updates the weights; the hidden state carries over from one chunk
+        to the next (and is reset at the start of each epoch), while the gradient stops at the
+        chunk boundary. Losses are reported in bits per character (``history_``).
+
+        Training stops after ``epochs`` epochs or ``max_steps`` steps, whichever comes first
+        (default: 1 epoch). Both count from the start of training, so calling ``fit`` again on a
+        model loaded from a checkpoint of the same text and settings resumes exactly where it
+        stopped (``resume=False`` starts over). ``checkpoint`` is written atomically every
+        ``checkpoint_every`` steps, at the end of each epoch and at the end; a step whose loss or
+        gradient is not finite raises ``FloatingPointError`` naming the step, before any weight
+        is changed, so the last checkpoint stays good. ``callback(info)`` runs after every step
+        with ``{"step", "epoch", "loss_bits", "grad_norm"}`` (plus ``"val_bits"`` at the end of
+        an epoch); returning True stops training.
+
+        Gradients are clipped by global norm ``clip`` (None: no clipping), as
+        ``torch.nn.utils.clip_grad_norm_`` does; ``optimizer`` is "adam", "sgd" or "adagrad"
+        (PyTorch's update rules).
+        """
+        self._check_params()
+        threads = resolve_threads(num_threads)
+        text = _read_text(text)
+        for name, v in (("seq_len", seq_len), ("batch_size", batch_size)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name} must be a positive int, not {v!r}")
+        if epochs is not None and (not isinstance(epochs, (int, np.integer)) or epochs < 0):
+            raise ValueError(f"epochs must be a non-negative int, not {epochs!r}")
+        if max_steps is not None and (not isinstance(max_steps, (int, np.integer)) or max_steps < 0):
+            raise ValueError(f"max_steps must be a non-negative int, not {max_steps!r}")
+        if not (0.0 <= float(val_fraction) < 1.0):
+            raise ValueError(f"val_fraction must be in [0, 1), not {val_fraction!r}")
+        if clip is not None and not clip > 0:
+            raise ValueError(f"clip must be positive or None, not {clip!r}")
+        if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
+            raise ValueError(f"lr must be a positive number, not {lr!r}")
+        if len(text) < 2:
+            raise ValueError(f"the text must hold at least 2 characters to learn from; it has {len(text)}")
+        if epochs is None and max_steps is None:
+            epochs = 1
+
+        n_val = int(len(text) * float(val_fraction))
+        train_text, val_text = text[: len(text) - n_val], text[len(text) - n_val:]
+        fingerprint = {"n": len(text), "hash": _text_hash(text), "seq_len": int(seq_len),
+                       "batch_size": int(batch_size), "val_fraction": float(val_fraction),
+                       "optimizer": optimizer}
+        state = getattr(self, "train_state_", None)
+        resuming = bool(resume and state is not None and state.get("fingerprint") == fingerprint
+                        and hasattr(self, "params_"))
+        if not resuming:
+            self._set_vocab(text)
+            self._init_weights(len(self.vocab_))
+            self.history_: List[Dict[str, Any]] = []
+        ids = self.encode(train_text)
+        n_stream = (len(ids) - 1) // int(batch_size)
+        if n_stream < 1:
+            raise ValueError(f"the training text ({len(ids)} characters) is too short for batch_size="
+                             f"{batch_size}: each stream needs at least 2 characters")
+        # streams: column b is ids[b*n_stream : (b+1)*n_stream + 1]
+        data = np.stack([ids[b * n_stream: (b + 1) * n_stream + 1] for b in range(int(batch_size))], axis=1)
+        data = np.ascontiguousarray(data)
+        steps_per_epoch = -(-n_stream // int(seq_len))
+        val_ids = self.encode(val_text) if len(val_text) >= 2 else None
+
+        params = list(self.params_.values())
+        opt = Optimizer(params, optimizer, lr=lr, num_threads=threads)
+        if resuming:
+            opt.load_state_dict({"kind": optimizer, "step": state["global_step"],
+                                 "state1": self._opt_state[0], "state2": self._opt_state[1]})
+            rng = np.random.default_rng()
+            rng.bit_generator.state = state["rng"]
+            hidden = self._hidden_state
+        else:
+            rng = np.random.default_rng(self.seed)
+            state = {"fingerprint": fingerprint, "epoch": 0, "pos": 0, "global_step": 0}
+            hidden = self._zero_state(int(batch_size))
+        self.train_state_ = state
+        self._opt_state = (opt.state1, opt.state2)
+        total_steps = steps_per_epoch * epochs if epochs is not None else None
+        if max_steps is not None:
+            total_steps = max_steps if total_steps is None else min(total_steps, max_steps)
+        V, H, L, B = len(self.vocab_), int(self.hidden_size), int(self.num_layers), int(batch_size)
+        names = list(self.params_.keys())
+        grads = {k: np.zeros_like(v) for k, v in self.params_.items()}
+        caches: Optional[list] = None
+        p_drop = float(self.dropout)
+        stop = False
+        self._sampler = None
+        with progress_bar(progress and state["global_step"] < total_steps, total=total_steps,
+                          initial=state["global_step"], unit="step", desc=f"charlm {self.cell}") as bar:
+            while state["global_step"] < total_steps and not stop:
+                if state["pos"] >= n_stream:  # end of epoch
+                    state["epoch"] += 1
+                    state["pos"] = 0
+                    hidden = self._zero_state(B)
+                    continue
+                t0 = state["pos"]
+                T = min(int(seq_len), n_stream - t0)
+                x = data[t0: t0 + T]
+                y_true = data[t0 + 1: t0 + T + 1]
+                masks = None
+                if p_drop > 0 and L > 1:
+                    masks = [(rng.random((T, B, H), dtype=np.float32) >= p_drop).astype(np.float32) / (1 - p_drop)
+                             for _ in range(L - 1)]
+                top, new_hidden, caches = self._forward(x, hidden, threads, True, caches, masks)
+                for g in grads.values():
+                    g.fill(0.0)
+                N = T * B
+                dy = np.zeros((N, H), np.float32)
+                loss, _ = _core.softmax_xent(top.reshape(N, H), self.params_["decoder.weight"],
+                                             self.params_["decoder.bias"], y_true.reshape(N), 1.0 / N, dy, False,
+                                             grads["decoder.weight"], grads["decoder.bias"], False, threads)
+                loss /= N
+                dout = dy.reshape(T, B, H)
+                for layer in reversed(range(L)):
+                    cache = caches[layer]
+                    I = cache.shape[2]
+                    need_dx = layer > 0 or bool(self.embedding)
+                    dx = np.zeros((T, B, I), np.float32) if need_dx else None
+                    _core.layer_backward(cache, dout, None, None, dx, None, None,
+                                         grads[f"weight_ih_l{layer}"], grads[f"weight_hh_l{layer}"],
+                                         grads[f"bias_ih_l{layer}"], grads[f"bias_hh_l{layer}"], threads)
+                    if layer > 0 and masks is not None:
+                        dx *= masks[layer - 1]
+                    dout = dx
+                if self.embedding:
+                    np.add.at(grads["embedding.weight"], x.reshape(-1), dout.reshape(N, -1))
+                glist = [grads[k] for k in names]
+                norm, scale = clip_grad_norm(glist, clip) if clip is not None else \
+                    (float(np.sqrt(_core.sum_squares(glist))), 1.0)
+                step = state["global_step"] + 1
+                if not (math.isfinite(loss) and math.isfinite(norm)):
+                    raise FloatingPointError(
+                        f"training diverged at step {step} (epoch {state['epoch']}): loss {loss}, gradient norm "
+                        f"{norm}; the weights are those before this step"
+                        + (f" and the last checkpoint is {os.fspath(checkpoint)}" if checkpoint else "")
+                        + "; try a smaller lr or clip")
+                opt.step(glist, scale)
+                hidden = new_hidden
+                state["global_step"] = step
+                state["pos"] = t0 + T
+                bits = loss / _LN2
+                info: Dict[str, Any] = {"step": step, "epoch": state["epoch"], "loss_bits": bits,
+                                        "grad_norm": norm, "chars": N}
+                epoch_done = state["pos"] >= n_stream
+                if epoch_done and val_ids is not None:
+                    info["val_bits"] = self._evaluate_ids(val_ids, batch_size=min(B, max(1, len(val_ids) // max(1, int(seq_len)))),
+                                                          seq_len=int(seq_len), threads=threads)
+                self.history_.append(info)
+                bar.update(1)
+                if hasattr(bar, "set_postfix"):
+                    bar.set_postfix(bpc=f"{bits:.3f}", **({"val": f"{info['val_bits']:.3f}"} if "val_bits" in info else {}))
+                self._hidden_state = hidden
+                state["rng"] = rng.bit_generator.state
+                if callback is not None and callback(dict(info)):
+                    stop = True
+                if checkpoint is not None and (step % int(checkpoint_every) == 0 or epoch_done or stop
+                                               or step >= total_steps):
+                    self.save(checkpoint)
+        self._hidden_state = hidden
+        self._sampler = None
+        if self.history_ and val_ids is not None and "val_bits" not in self.history_[-1]:
+            self.history_[-1]["val_bits"] = self._evaluate_ids(
+                val_ids, batch_size=min(B, max(1, len(val_ids) // max(1, int(seq_len)))),
+                seq_len=int(seq_len), threads=threads)
+        return self
+
+    @property
+    def val_bits_(self) -> Optional[float]:
+        """The latest validation loss in bits per character (None without validation)."""
+        for info in reversed(getattr(self, "history_", [])):
+            if "val_bits" in info:
+                return float(info["val_bits"])
+        return None
+
+    # ------------------------------------------------------------------ evaluation
+    def _evaluate_ids(self, ids: np.ndarray, batch_size: int, seq_len: int, threads: int) -> float:
+        n = (len(ids) - 1) // batch_size
+        if n < 1:
+            raise ValueError(f"the text is too short to evaluate with batch_size={batch_size}")
+        data = np.ascontiguousarray(np.stack([ids[b * n: (b + 1) * n + 1] for b in range(batch_size)], axis=1))
+        state = self._zero_state(batch_size)
+        total = 0.0
+        H = int(self.hidden_size)
+        for t0 in range(0, n, seq_len):
+            T = min(seq_len, n - t0)
+            top, state, _ = self._forward(data[t0: t0 + T], state, threads, False)
+            state = {k: v.copy() for k, v in state.items()}
+            loss, _ = _core.softmax_xent(top.reshape(T * batch_size, H), self.params_["decoder.weight"],
+                                         self.params_["decoder.bias"], data[t0 + 1: t0 + T + 1].reshape(-1),
+                                         1.0, None, False, None, None, False, threads)
+            total += loss
+        return total / (n * batch_size) / _LN2
+
+    def evaluate(self, text: TextLike, batch_size: int = 1, seq_len: int = 256,
+                 num_threads: Optional[int] = -1) -> float:
+        """Bits per character of ``text``: the mean of -log2 p(next char) over its characters
+        after the first. With ``batch_size=1`` (default) the text is read as one stream from a
+        zero state, exactly; a larger ``batch_size`` cuts it into that many streams (each from a
+        zero state, so their first characters see less context), which is faster on long text.
+        A character outside the vocabulary raises ValueError."""
+        self._check_fitted()
+        ids = self.encode(_read_text(text))
+        if len(ids) < 2:
+            raise ValueError("evaluate needs a text of at least 2 characters")
+        return self._evaluate_ids(ids, int(batch_size), int(seq_len), resolve_threads(num_threads))
+
+    def hidden_states(self, text: TextLike, num_threads: Optional[int] = -1) -> Dict[str, np.ndarray]:
+        """The hidden state of every layer after each character of ``text``, read as one stream
+        from a zero state: ``{"h": (T, layers, H)}``, plus ``"c"`` (the cell states) for the LSTM."""
+        self._check_fitted()
+        ids = self.encode(_read_text(text))
+        if len(ids) == 0:
+            raise ValueError("hidden_states needs a non-empty text")
+        threads = resolve_threads(num_threads)
+        L, H = int(self.num_layers), int(self.hidden_size)
+        out = {"h": np.empty((len(ids), L, H), np.float32)}
+        if self.cell == "lstm":
+            out["c"] = np.empty((len(ids), L, H), np.float32)
+        state = self._zero_state(1)
+        V = len(self.vocab_)
+        for t0 in range(0, len(ids), 4096):
+            x = ids[t0: t0 + 4096].reshape(-1, 1)
+            inp: np.ndarray = self.params_["embedding.weight"][x] if self.embedding else x
+            for layer in range(L):
+                c0 = state["c"][layer] if self.cell == "lstm" else None
+                y, h_n, c_n, cache = _core.layer_forward(self.cell, inp, V, state["h"][layer], c0,
+                                                         *self._layer_weights(layer), threads, False)
+                out["h"][t0: t0 + len(x), layer] = y[:, 0]
+                if self.cell == "lstm":
+                    out["c"][t0: t0 + len(x), layer] = cache.cells()[:, 0]
+                    state["c"][layer] = c_n
+                state["h"][layer] = h_n
+                inp = np.array(y)
+        return out
+
+    # ------------------------------------------------------------------ sampling
+    def _get_sampler(self, threads: int) -> Any:
+        key = threads
+        if getattr(self, "_sampler", None) is None or self._sampler[0] != key:
+            layers = [tuple(self._layer_weights(layer)) for layer in range(int(self.num_layers))]
+            emb = self.params_.get("embedding.weight")
+            self._sampler = (key, _core.Sampler(self.cell, len(self.vocab_), int(self.hidden_size), emb, layers,
+                                                self.params_["decoder.weight"], self.params_["decoder.bias"],
+                                                threads))
+        return self._sampler[1]
+
+    def sample(self, prime: str = "", length: int = 500, temperature: float = 1.0,
+               top_k: Optional[int] = None, seed: Optional[int] = None,
+               num_threads: Optional[int] = -1) -> str:
+        """Generate ``length`` characters after ``prime`` and return ``prime`` followed by them.
+
+        The whole loop runs in C++ at batch 1. ``prime`` may hold any characters of the
+        vocabulary (newlines included; others raise ValueError); with an empty prime the first
+        character is drawn from the training text's character frequencies (and counts towards
+        ``length``). Each next character is drawn from ``softmax(logits / temperature)``,
+        restricted to the ``top_k`` most likely when given (``top_k=1`` is greedy decoding).
+        ``seed`` makes the draw reproducible (the same for any ``num_threads``). Large models
+        split each step's hidden units over ``num_threads`` threads.
+        """
+        self._check_fitted()
+        if not isinstance(length, (int, np.integer)) or length < 0:
+            raise ValueError(f"length must be a non-negative int, not {length!r}")
+        if not (isinstance(temperature, (int, float)) and temperature > 0 and math.isfinite(temperature)):
+            raise ValueError(f"temperature must be a positive number, not {temperature!r} "
+                             "(use top_k=1 for greedy decoding)")
+        if top_k is not None and (not isinstance(top_k, (int, np.integer)) or top_k < 1):
+            raise ValueError(f"top_k must be None or a positive int, not {top_k!r}")
+        if seed is None:
+            seed = secrets.randbits(63)
+        if not isinstance(prime, str):
+            raise TypeError(f"prime must be a str, not {type(prime).__name__}")
+        ids = list(self.encode(prime)) if prime else []
+        out = prime
+        if not ids:
+            if length == 0:
+                return ""
+            p = self.char_counts_ / self.char_counts_.sum()
+            first = int(np.random.default_rng(seed).choice(len(p), p=p))
+            ids = [first]
+            out = self.vocab_[first]
+            length -= 1
+        L, H = int(self.num_layers), int(self.hidden_size)
+        h = np.zeros((L, H), np.float32)
+        c = np.zeros((L, H), np.float32)
+        drawn = self._get_sampler(resolve_threads(num_threads)).sample(ids, int(length), float(temperature), int(top_k or 0), int(seed), h, c)
+        return out + "".join(self.vocab_[i] for i in drawn)
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: TextLike) -> None:
+        """Save weights, vocabulary, settings, optimiser state, training position, hidden state
+        and random state to one ``.npz``, atomically (an interrupted save leaves the old file)."""
+        self._check_fitted()
+        meta: Dict[str, Any] = {"format": _FORMAT, "version": 1, "params": self.get_params(),
+                                "vocab": self.vocab_, "history": getattr(self, "history_", [])}
+        arrays = {f"param/{k}": v for k, v in self.params_.items()}
+        arrays["char_counts"] = self.char_counts_
+        state = getattr(self, "train_state_", None)
+        if state is not None:
+            meta["train_state"] = state
+            for i, (a, b) in enumerate(zip(*self._opt_state)):
+                arrays[f"opt1/{i}"] = a
+                arrays[f"opt2/{i}"] = b
+            for k, v in self._hidden_state.items():
+                arrays[f"hidden/{k}"] = v
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays)
+                f.flush()
+                os.fsync(f.fileno())
+
+    @classmethod
+    def load(cls, path: TextLike) -> "CharLM":
+        """Load a model written by :meth:`save`; raises ValueError for a truncated or foreign file."""
+        path = _check_file(path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
+        except (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError) as e:
+            raise ValueError(f"{path} is not a saved CharLM ({type(e).__name__}: {e})") from None
+        except Exception as e:  # zipfile.BadZipFile and friends from a damaged file
+            raise ValueError(f"{path} is not a saved CharLM ({type(e).__name__}: {e})") from None
+        if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+            raise ValueError(f"{path} is not a saved CharLM")
+        model = cls(**meta["params"])
+        model._check_params()
+        vocab = meta["vocab"]
+        if not vocab or any(not isinstance(ch, str) or len(ch) != 1 for ch in vocab):
+            raise ValueError(f"{path}: the vocabulary is damaged")
+        model._set_vocab("".join(vocab))
+        if model.vocab_ != list(vocab):
+            raise ValueError(f"{path}: the vocabulary is not in code-point order")
+        model.char_counts_ = np.asarray(arrays.get("char_counts", np.ones(len(vocab))), np.int64)
+        model.params_ = {}
+        for name, shape in model._param_shapes(len(vocab)).items():
+            a = arrays.get(f"param/{name}")
+            if a is None or a.shape != shape or a.dtype != np.float32:
+                raise ValueError(f"{path}: parameter {name} is missing or has the wrong shape "
+                                 f"({None if a is None else a.shape}, expected {shape})")
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"{path}: parameter {name} holds NaN or infinity")
+            model.params_[name] = np.ascontiguousarray(a)
+        model.history_ = list(meta.get("history", []))
+        model._sampler = None
+        if "train_state" in meta:
+            n = len(model.params_)
+            try:
+                s1 = [np.ascontiguousarray(arrays[f"opt1/{i}"]) for i in range(n)]
+                s2 = [np.ascontiguousarray(arrays[f"opt2/{i}"]) for i in range(n)]
+                hidden = {k.split("/", 1)[1]: np.ascontiguousarray(v) for k, v in arrays.items() if k.startswith("hidden/")}
+            except KeyError as e:
+                raise ValueError(f"{path}: the optimiser state is incomplete ({e})") from None
+            model.train_state_ = meta["train_state"]
+            model._opt_state = (s1, s2)
+            model._hidden_state = hidden
+        return model
+
+    # ------------------------------------------------------------------ PyTorch
+    def _torch_names(self) -> Dict[str, str]:
+        out = {}
+        for name in self.params_:
+            out[name] = name if name.startswith(("decoder", "embedding")) else f"rnn.{name}"
+        return out
+
+    def to_torch_state_dict(self) -> Dict[str, Any]:
+        """The weights as a PyTorch ``state_dict`` (needs torch) for a module with submodules
+        ``rnn`` (``torch.nn.RNN/LSTM/GRU(I, H, num_layers)``), ``decoder``
+        (``torch.nn.Linear(H, V)``) and, with an embedding, ``embedding``
+        (``torch.nn.Embedding(V, E)``)."""
+        import torch
+
+        self._check_fitted()
+        return {t: torch.from_numpy(self.params_[k].copy()) for k, t in self._torch_names().items()}
+
+    @classmethod
+    def from_torch_state_dict(cls, state_dict: Dict[str, Any], vocab: Sequence[str], cell: str = "lstm",
+                              **params: Any) -> "CharLM":
+        """A model with the weights of a PyTorch ``state_dict`` laid out as
+        :meth:`to_torch_state_dict` writes; ``vocab`` lists the characters in id order (it must
+        be sorted by code point, as :class:`CharLM` builds it). Sizes are read from the weights."""
+        sd = {k: np.ascontiguousarray(v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v),
+                                      dtype=np.float32) for k, v in state_dict.items()}
+        G = _GATES.get(cell)
+        if G is None:
+            raise ValueError(f"cell must be 'rnn', 'lstm' or 'gru', not {cell!r}")
+        if "rnn.weight_hh_l0" not in sd:
+            raise ValueError("state_dict has no 'rnn.weight_hh_l0'")
+        H = sd["rnn.weight_hh_l0"].shape[1]
+        L = sum(1 for k in sd if k.startswith("rnn.weight_hh_l"))
+        emb = sd["embedding.weight"].shape[1] if "embedding.weight" in sd else None
+        model = cls(cell=cell, hidden_size=H, num_layers=L, embedding=emb, **params)
+        model._check_params()
+        model._set_vocab("".join(vocab))
+        if model.vocab_ != list(vocab):
+            raise ValueError("vocab must be distinct characters in code-point order")
+        model.params_ = {}
+        for name, shape in model._param_shapes(len(vocab)).items():
+            tname = name if name.startswith(("decoder", "embedding")) else f"rnn.{name}"
+            a = sd.get(tname)
+            if a is None or a.shape != shape:
+                raise ValueError(f"state_dict entry {tname} is missing or has shape "
+                                 f"{None if a is None else a.shape}, expected {shape}")
+            model.params_[name] = a
+        model.history_ = []
+        model._sampler = None
+        return model
+
+
+def _text_hash(text: str) -> str:
+    import hashlib
+
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
