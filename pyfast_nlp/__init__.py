@@ -1,12 +1,14 @@
 """pyfast_nlp: classic NLP, fast.
 
 Tokenizer, stemmers, vocabulary, bag-of-words and Naive Bayes; co-occurrence matrices,
-GloVe and word vectors; with the hot loops in OpenMP C++ kernels (``pyfast_nlp._core``,
+GloVe and word vectors; character-level RNN/LSTM/GRU language models (``CharLM``, and the
+functional kernels in ``pyfast_nlp.nn``); with the hot loops in OpenMP C++ kernels (``pyfast_nlp._core``,
 private).
 """
 from typing import Any, Dict
 
-from . import _core
+from . import _core, nn
+from .charlm import CharLM
 from .cooccur import cooccurrence, cooccurrence_to_file, read_cooccurrence
 from .feature_extraction import CountVectorizer, NotFittedError
 from .glove import GloVe
@@ -19,9 +21,9 @@ from .word_vectors import WordVectors
 __version__ = "0.1.0"
 
 __all__ = [
-    "BernoulliNB", "ComplementNB", "CountVectorizer", "ENGLISH_STOP_WORDS", "GloVe", "MultinomialNB",
+    "BernoulliNB", "CharLM", "ComplementNB", "CountVectorizer", "ENGLISH_STOP_WORDS", "GloVe", "MultinomialNB",
     "NotFittedError", "Stemmer", "Tokenizer", "Vocab", "WordVectors", "ZeroLikelihoodWarning",
-    "build_info", "cooccurrence", "cooccurrence_to_file", "read_cooccurrence", "__version__",
+    "build_info", "cooccurrence", "cooccurrence_to_file", "read_cooccurrence", "nn", "__version__",
 ]
 
 

@@ -268,6 +268,9 @@ class CharLM(ParamsMixin):
         if n_stream < 1:
             raise ValueError(f"the training text ({len(ids)} characters) is too short for batch_size="
                              f"{batch_size}: each stream needs at least 2 characters")
+        if int(seq_len) > n_stream:
+            raise ValueError(f"seq_len={seq_len} is longer than each of the {batch_size} training streams "
+                             f"({n_stream} characters each); use a smaller seq_len or batch_size, or more text")
         # streams: column b is ids[b*n_stream : (b+1)*n_stream + 1]
         data = np.stack([ids[b * n_stream: (b + 1) * n_stream + 1] for b in range(int(batch_size))], axis=1)
         data = np.ascontiguousarray(data)
@@ -364,11 +367,14 @@ class CharLM(ParamsMixin):
                     bar.set_postfix(bpc=f"{bits:.3f}", **({"val": f"{info['val_bits']:.3f}"} if "val_bits" in info else {}))
                 self._hidden_state = hidden
                 state["rng"] = rng.bit_generator.state
+                due = checkpoint is not None and (step % int(checkpoint_every) == 0 or epoch_done
+                                                  or step >= total_steps)
+                if due:  # before the callback, which may change the weights
+                    self.save(checkpoint)
                 if callback is not None and callback(dict(info)):
                     stop = True
-                if checkpoint is not None and (step % int(checkpoint_every) == 0 or epoch_done or stop
-                                               or step >= total_steps):
-                    self.save(checkpoint)
+                    if checkpoint is not None and not due:
+                        self.save(checkpoint)
         self._hidden_state = hidden
         self._sampler = None
         if self.history_ and val_ids is not None and "val_bits" not in self.history_[-1]:
@@ -527,7 +533,7 @@ class CharLM(ParamsMixin):
         """Load a model written by :meth:`save`; raises ValueError for a truncated or foreign file."""
         path = _check_file(path)
         try:
-            with np.load(path, allow_pickle=False) as z:
+            with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
             meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
         except (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError) as e:
