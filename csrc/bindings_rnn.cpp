@@ -130,7 +130,10 @@ void init_rnn(py::module_& m) {
           throw py::value_error(std::string(ids_input ? "ids must have shape (T, B), not "
                                                       : "x must have shape (T, B, I), not ") + shape_str(xa));
         py::array wa = py::array::ensure(w_hh);
-        if (!wa || wa.ndim() != 2) throw py::value_error("w_hh must be a 2-d array (G*H, H)");
+        const int G = gates_of(cell);
+        if (!wa || wa.ndim() != 2 || wa.shape(0) != G * wa.shape(1))
+          throw py::value_error(std::string("w_hh must have shape (") + (G > 1 ? std::to_string(G) + "*" : "") +
+                                "H, H) for the " + name_of(cell) + ", not " + (wa ? shape_str(wa) : "a non-array"));
         LayerShape s;
         s.cell = cell;
         s.T = static_cast<int>(xa.shape(0));

@@ -105,6 +105,42 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--pairs", nargs="*", default=[], help="WordSim-353 / SimLex-999 style files")
     q.add_argument("--restrict-vocab", type=int, default=30000)
     q.add_argument("--json", action="store_true")
+
+    r = sub.add_parser("charlm", help="character-level RNN/LSTM/GRU language models")
+    rsub = r.add_subparsers(dest="action", required=True)
+    t = rsub.add_parser("train", help="train on a UTF-8 text file (resumes from --out if it holds a checkpoint)")
+    t.add_argument("corpus")
+    t.add_argument("--out", default="charlm.npz", help="model / checkpoint file (.npz)")
+    t.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm")
+    t.add_argument("--hidden", type=int, default=256)
+    t.add_argument("--layers", type=int, default=2)
+    t.add_argument("--embedding", type=int, default=None, help="embedding size (default: one-hot input)")
+    t.add_argument("--dropout", type=float, default=0.0)
+    t.add_argument("--seq-len", type=int, default=100)
+    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--epochs", type=int, default=None)
+    t.add_argument("--max-steps", type=int, default=None)
+    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--optimizer", choices=["adam", "sgd", "adagrad"], default="adam")
+    t.add_argument("--clip", type=float, default=5.0)
+    t.add_argument("--val-fraction", type=float, default=0.05)
+    t.add_argument("--checkpoint-every", type=int, default=500)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--fresh", action="store_true", help="start over even if --out holds a checkpoint")
+    t.add_argument("--threads", type=int, default=-1)
+    q = rsub.add_parser("sample", help="generate text from a saved model")
+    q.add_argument("model")
+    q.add_argument("--prime", default="", help="text to start from (characters of the vocabulary; \\n: newline)")
+    q.add_argument("--length", type=int, default=500)
+    q.add_argument("--temperature", type=float, default=1.0)
+    q.add_argument("--top-k", type=int, default=None)
+    q.add_argument("--seed", type=int, default=None)
+    q.add_argument("--threads", type=int, default=-1)
+    q = rsub.add_parser("evaluate", help="bits per character of a text file")
+    q.add_argument("model")
+    q.add_argument("file")
+    q.add_argument("--batch-size", type=int, default=1, help="streams (1: exact, one stream)")
+    q.add_argument("--threads", type=int, default=-1)
     return ap
 
 
@@ -112,7 +148,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return _run(args)
-    except (ValueError, OSError, TypeError) as e:
+    except (ValueError, OSError, TypeError, FloatingPointError) as e:
         print(f"pyfast-nlp: error: {e}", file=sys.stderr)
         return 2
     except KeyError as e:  # an unknown word
@@ -152,7 +188,55 @@ def _run(a: argparse.Namespace) -> int:
         return _glove(a)
     if a.cmd == "vectors":
         return _vectors(a)
+    if a.cmd == "charlm":
+        return _charlm(a)
     raise AssertionError(a.cmd)
+
+
+def _charlm(a: argparse.Namespace) -> int:
+    import os
+    import pathlib
+
+    from .charlm import CharLM
+
+    if a.action == "sample":
+        lm = CharLM.load(a.model)
+        prime = a.prime.replace("\\n", "\n").replace("\\t", "\t")  # "\n" typed in a shell: a newline
+        text = lm.sample(prime,
+                         a.length, temperature=a.temperature, top_k=a.top_k, seed=a.seed, num_threads=a.threads)
+        sys.stdout.write(text + "\n")
+        return 0
+    if a.action == "evaluate":
+        lm = CharLM.load(a.model)
+        bits = lm.evaluate(pathlib.Path(a.file), batch_size=a.batch_size, num_threads=a.threads)
+        print(f"{bits:.4f} bits per character")
+        return 0
+    tty = sys.stderr.isatty()
+    lm = None
+    if not a.fresh and os.path.exists(a.out):
+        lm = CharLM.load(a.out)
+        print(f"resuming from {a.out} at step {lm.train_state_['global_step'] if hasattr(lm, 'train_state_') else 0}",
+              file=sys.stderr)
+    if lm is None:
+        lm = CharLM(a.cell, hidden_size=a.hidden, num_layers=a.layers, embedding=a.embedding, dropout=a.dropout,
+                    seed=a.seed)
+
+    def report(info):
+        if not tty and (info["step"] % 100 == 0 or "val_bits" in info):
+            val = f"  val {info['val_bits']:.3f}" if "val_bits" in info else ""
+            print(f"step {info['step']:>6}  epoch {info['epoch']}  train {info['loss_bits']:.3f} bits/char{val}",
+                  file=sys.stderr)
+
+    lm.fit(pathlib.Path(a.corpus), seq_len=a.seq_len, batch_size=a.batch_size, epochs=a.epochs,
+           max_steps=a.max_steps, lr=a.lr, optimizer=a.optimizer, clip=a.clip if a.clip > 0 else None,
+           val_fraction=a.val_fraction, num_threads=a.threads, progress=tty, checkpoint=a.out,
+           checkpoint_every=a.checkpoint_every, callback=report)
+    lm.save(a.out)
+    val = lm.val_bits_
+    print(f"saved {a.out}: {lm.num_parameters:,} parameters, step {lm.train_state_['global_step']}, "
+          f"train {lm.history_[-1]['loss_bits']:.3f} bits/char" + (f", validation {val:.3f}" if val else "")
+          if lm.history_ else f"saved {a.out}")
+    return 0
 
 
 def _glove(a: argparse.Namespace) -> int:

@@ -109,3 +109,24 @@ def test_glove_train_and_vector_queries(corpus_path, tmp_path, capsys):
     assert res["analogies"]["questions"] == 2 and res[str(pairs)]["pairs"] + res[str(pairs)]["oov"] == 4
     assert main(["vectors", "neighbors", str(out), "notaword"]) == 2
     assert "not in the vocabulary" in capsys.readouterr().err
+
+
+def test_charlm_train_resume_sample_evaluate(tmp_path, capsys, corpus_path):
+    text = tmp_path / "t.txt"
+    with open(corpus_path, encoding="utf-8") as f:
+        text.write_text(f.read()[:20000], encoding="utf-8")
+    model = tmp_path / "lm.npz"
+    args = ["charlm", "train", str(text), "--out", str(model), "--cell", "gru", "--hidden", "16", "--layers", "1",
+            "--seq-len", "16", "--batch-size", "4", "--threads", "1"]
+    assert main(args + ["--max-steps", "5"]) == 0
+    assert main(args + ["--max-steps", "8"]) == 0
+    err = capsys.readouterr().err
+    assert "resuming from" in err and "at step 5" in err
+    assert main(["charlm", "sample", str(model), "--prime", "ROMEO:\\n", "--length", "30", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ROMEO:\n") and len(out) == len("ROMEO:\n") + 30 + 1
+    assert main(["charlm", "evaluate", str(model), str(text)]) == 0
+    bits = float(capsys.readouterr().out.split()[0])
+    assert 0 < bits < 8
+    assert main(["charlm", "sample", str(model), "--temperature", "0"]) == 2
+    assert "temperature" in capsys.readouterr().err
