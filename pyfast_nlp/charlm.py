@@ -287,7 +287,8 @@ class CharLM(ParamsMixin):
             hidden = self._hidden_state
         else:
             rng = np.random.default_rng(self.seed)
-            state = {"fingerprint": fingerprint, "epoch": 0, "pos": 0, "global_step": 0}
+            state = {"fingerprint": fingerprint, "epoch": 0, "pos": 0, "global_step": 0,
+                     "rng": rng.bit_generator.state}
             hidden = self._zero_state(int(batch_size))
         self.train_state_ = state
         self._opt_state = (opt.state1, opt.state2)
