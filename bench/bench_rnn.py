@@ -209,6 +209,10 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--steps", type=int, default=3, help="timed training steps per run (after 1 warm-up)")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--cells", nargs="+", default=list(GATES), choices=list(GATES))
+    ap.add_argument("--hidden", type=int, nargs="+", default=[128, 256, 512])
+    ap.add_argument("--layers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--no-sampling", action="store_true")
     ap.add_argument("--write", action="store_true", help="write the tables into bench/RESULTS.md")
     ap.add_argument("--text", default=DATA)
     ap.add_argument("--worker", nargs="+")
@@ -225,7 +229,7 @@ def main() -> None:
     prepare_text(a.text, text)
 
     # validate before timing: the same losses for 3 steps
-    for cell in GATES:
+    for cell in a.cells:
         pt = spawn("torch_train", text, cell, 64, 2, 1, 3)
         us = spawn("ours_train", text, cell, 64, 2, 1, 3)
         diff = max(abs(x - y) for x, y in zip(pt["losses"], us["losses"]))
@@ -233,9 +237,9 @@ def main() -> None:
         if diff > 1e-3:
             sys.exit("pyfast_nlp and PyTorch disagree; not timing")
 
-    cells = list(GATES)
-    hs = [256] if a.quick else [128, 256, 512]
-    layers = [1] if a.quick else [1, 2]
+    cells = a.cells
+    hs = [256] if a.quick else a.hidden
+    layers = [1] if a.quick else a.layers
     rows = []
     for threads in a.threads:
         for cell in cells:
@@ -262,7 +266,7 @@ def main() -> None:
                           f"({row['ours_ceiling']:.0%}), ratio {row['ratio']:.2f}x; memory added "
                           f"{row['torch_mb']:.0f} / {row['ours_mb']:.0f} MB", flush=True)
     samples = []
-    for cell, H, L in ([("lstm", 256, 1)] if a.quick else
+    for cell, H, L in ([] if a.no_sampling else [("lstm", 256, 1)] if a.quick else
                        [("lstm", 256, 1), ("rnn", 128, 1), ("gru", 256, 1), ("lstm", 512, 2)]):
         for threads in a.threads:
             pt = statistics.median([spawn("torch_sample", text, cell, H, L, threads, 300)["us_per_char"]

@@ -307,6 +307,15 @@ class CharLM(ParamsMixin):
         caches: Optional[list] = None
         p_drop = float(self.dropout)
         stop = False
+        buffers: Dict[str, np.ndarray] = {}
+
+        def buffer(name: str, shape: tuple) -> np.ndarray:
+            # scratch kept from step to step: fresh large arrays would be page-faulted in each time
+            size = int(np.prod(shape))
+            if name not in buffers or buffers[name].size < size:
+                buffers[name] = np.empty(size, np.float32)
+            return buffers[name][:size].reshape(shape)
+
         self._sampler = None
         with progress_bar(progress and state["global_step"] < total_steps, total=total_steps,
                           initial=state["global_step"], unit="step", desc=f"charlm {self.cell}") as bar:
@@ -328,7 +337,7 @@ class CharLM(ParamsMixin):
                 for g in grads.values():
                     g.fill(0.0)
                 N = T * B
-                dy = np.zeros((N, H), np.float32)
+                dy = buffer("dy", (N, H))  # overwritten by the output layer
                 loss, _ = _core.softmax_xent(top.reshape(N, H), self.params_["decoder.weight"],
                                              self.params_["decoder.bias"], y_true.reshape(N), 1.0 / N, dy, False,
                                              grads["decoder.weight"], grads["decoder.bias"], False, threads)
@@ -338,7 +347,10 @@ class CharLM(ParamsMixin):
                     cache = caches[layer]
                     I = cache.shape[2]
                     need_dx = layer > 0 or bool(self.embedding)
-                    dx = np.zeros((T, B, I), np.float32) if need_dx else None
+                    dx = None
+                    if need_dx:  # backward adds into dx
+                        dx = buffer(f"dx{layer}", (T, B, I))
+                        dx.fill(0.0)
                     _core.layer_backward(cache, dout, None, None, dx, None, None,
                                          grads[f"weight_ih_l{layer}"], grads[f"weight_hh_l{layer}"],
                                          grads[f"bias_ih_l{layer}"], grads[f"bias_hh_l{layer}"], threads)

@@ -50,12 +50,18 @@ void gemm(int M, int N, int K, const float* a, std::ptrdiff_t rsa, std::ptrdiff_
   }
   const KernelTable& kt = kernels();
   const int nr = kt.nr;
-  constexpr int kc = 256, mc = 64, panels_per_job = 8;
+  // Jobs are (block of mc rows) x (group of panels). A job packs its A block once, so a job
+  // takes every panel unless that leaves too few jobs for the threads.
+  constexpr int kc = 256, mc = 128;
   const int npanels = (N + nr - 1) / nr;
-  const int mjobs = (M + mc - 1) / mc, njobs = (npanels + panels_per_job - 1) / panels_per_job;
-  std::vector<float> packed(static_cast<size_t>(npanels) * nr * std::min(K, kc));
   const double flops = 2.0 * M * N * K;
   const int nt = flops < 2e6 ? 1 : resolve_threads(threads);
+  const int mjobs = (M + mc - 1) / mc;
+  int panels_per_job = npanels;
+  while (panels_per_job > 4 && mjobs * ((npanels + panels_per_job - 1) / panels_per_job) < 4 * nt)
+    panels_per_job = (panels_per_job + 1) / 2;
+  const int njobs = (npanels + panels_per_job - 1) / panels_per_job;
+  std::vector<float> packed(static_cast<size_t>(npanels) * nr * std::min(K, kc));
 #pragma omp parallel num_threads(nt) if (nt > 1)
   for (int k0 = 0; k0 < K; k0 += kc) {
     const int kb = std::min(kc, K - k0);
