@@ -50,15 +50,17 @@ void gemm(int M, int N, int K, const float* a, std::ptrdiff_t rsa, std::ptrdiff_
   }
   const KernelTable& kt = kernels();
   const int nr = kt.nr;
-  // Jobs are (block of mc rows) x (group of panels). A job packs its A block once, so a job
-  // takes every panel unless that leaves too few jobs for the threads.
+  // Jobs are (block of mc rows) x (group of panels, kc x 512 floats of packed B: half of L2).
+  // Consecutive jobs share a panel group, so a core reuses that part of B from its L2 for
+  // job after job; each job packs its A block (mc x kc, also L2-resident) once. Groups are
+  // made narrower when there would be too few jobs for the threads.
   constexpr int kc = 256, mc = 128;
   const int npanels = (N + nr - 1) / nr;
   const double flops = 2.0 * M * N * K;
   const int nt = flops < 2e6 ? 1 : resolve_threads(threads);
   const int mjobs = (M + mc - 1) / mc;
-  int panels_per_job = npanels;
-  while (panels_per_job > 4 && mjobs * ((npanels + panels_per_job - 1) / panels_per_job) < 4 * nt)
+  int panels_per_job = std::max(1, std::min(npanels, 512 / nr));
+  while (panels_per_job > 2 && mjobs * ((npanels + panels_per_job - 1) / panels_per_job) < 4 * nt)
     panels_per_job = (panels_per_job + 1) / 2;
   const int njobs = (npanels + panels_per_job - 1) / panels_per_job;
   std::vector<float> packed(static_cast<size_t>(npanels) * nr * std::min(K, kc));

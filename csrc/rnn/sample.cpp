@@ -136,14 +136,27 @@ std::vector<int32_t> Sampler::sample(const std::vector<int32_t>& prime, int leng
   std::vector<int32_t> out(length);
   const int steps = static_cast<int>(prime.size()) - 1 + length;
   bool bad_logits = false;
+  struct Scratch {  // per thread, allocated before the parallel region
+    std::vector<float> gx, gh, act, cown, logits;
+    std::vector<double> p;
+    std::vector<int32_t> order;
+  };
+  std::vector<Scratch> scratch(nt_);
+  for (int t = 0; t < nt_; ++t) {
+    const int Hs = shards_[t][0].u1 - shards_[t][0].u0, NL = G * Hs;
+    scratch[t] = {std::vector<float>(NL), std::vector<float>(NL), std::vector<float>(NL + Hs),
+                  std::vector<float>(static_cast<size_t>(L_) * Hs), std::vector<float>(V_),
+                  std::vector<double>(V_), std::vector<int32_t>(V_)};
+  }
 #pragma omp parallel num_threads(nt_) if (nt_ > 1)
   {
     const int tid = thread_id();
     const std::vector<SamplerShard>& mine = shards_[tid];
     const int Hs = mine[0].u1 - mine[0].u0, u0 = mine[0].u0, NL = G * Hs;
-    std::vector<float> gx(NL), gh(NL), act(NL + Hs), cown(static_cast<size_t>(L_) * Hs), logits(V_);
-    std::vector<double> p(V_);
-    std::vector<int32_t> order(V_);
+    Scratch& sc = scratch[tid];
+    std::vector<float>&gx = sc.gx, &gh = sc.gh, &act = sc.act, &cown = sc.cown, &logits = sc.logits;
+    std::vector<double>& p = sc.p;
+    std::vector<int32_t>& order = sc.order;
     for (int l = 0; l < L_; ++l)
       std::copy(c.begin() + l * H + u0, c.begin() + l * H + u0 + Hs, cown.begin() + l * Hs);
     std::mt19937_64 rng(seed);  // the same stream in every thread: they all draw the same
