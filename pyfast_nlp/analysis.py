@@ -1,0 +1,186 @@
+"""Gradient flow through time: why LSTM and GRU replaced the vanilla RNN.
+
+``toy_rnn`` works the study notes' scalar example by hand; ``gradient_flow`` measures, on a
+real model, how the gradient shrinks or grows as it travels back through time, with the C++
+backward kernels; ``plot_gradient_flow`` draws several models on one picture.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+
+from . import _core
+
+__all__ = ["toy_rnn", "gradient_flow", "plot_gradient_flow"]
+
+
+def toy_rnn(x: Sequence[float], w_hh: float = 3.0, w_xh: float = 2.0, b: float = 1.0, h0: float = 0.0,
+            eps: float = 1e-6) -> Dict[str, Any]:
+    """The study notes' scalar RNN ``h_t = tanh(w_xh x_t + w_hh h_{t-1} + b)``.
+
+    Returns the states ``h`` (h_0 .. h_T), the nested expression of ``h_T`` written out, the
+    chain-rule factors ``w_hh * (1 - h_t^2)`` of d h_t / d h_{t-1}, their running products
+    ``dh_T/dh_t`` for t = T-1 .. 0 (``products[k-1]`` is d h_T / d h_{T-k}), and d h_T / d h_1
+    computed both by the chain rule and by central finite differences.
+
+    Example:
+        >>> r = toy_rnn([1.0, 0.5, -1.0])
+        >>> r["expression"]
+        'tanh(2*x3 + 3*tanh(2*x2 + 3*tanh(2*x1 + 3*h0 + 1) + 1) + 1)'
+        >>> abs(r["dhT_dh1_chain"] - r["dhT_dh1_numeric"]) < 1e-6
+        True
+    """
+    x = [float(v) for v in x]
+    if not x:
+        raise ValueError("x must hold at least one input")
+    if not all(math.isfinite(v) for v in x + [w_hh, w_xh, b, h0]):
+        raise ValueError("inputs and weights must be finite numbers")
+
+    def run(start: float, first: int) -> List[float]:
+        h = [start]
+        for t in range(first, len(x)):
+            h.append(math.tanh(w_xh * x[t] + w_hh * h[-1] + b))
+        return h
+
+    h = run(h0, 0)
+    T = len(x)
+    expr = "h0"
+    for t in range(1, T + 1):
+        expr = f"tanh({_num(w_xh)}*x{t} + {_num(w_hh)}*{expr} + {_num(b)})"
+    factors = [w_hh * (1.0 - h[t] ** 2) for t in range(1, T + 1)]  # d h_t / d h_{t-1}
+    products, p = [], 1.0
+    for t in range(T, 0, -1):
+        p *= factors[t - 1]
+        products.append(p)  # d h_T / d h_{t-1}
+    chain = products[T - 2] if T >= 2 else 1.0  # d h_T / d h_1
+    numeric = float("nan")
+    if T >= 2:
+        plus = run(h[1] + eps, 1)[-1]
+        minus = run(h[1] - eps, 1)[-1]
+        numeric = (plus - minus) / (2 * eps)
+    elif T == 1:
+        numeric = 1.0
+    return {"h": h, "expression": expr, "factors": factors, "products": products,
+            "dhT_dh1_chain": chain, "dhT_dh1_numeric": numeric}
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+def gradient_flow(model: Any, text: str, steps: int = 100, layer: Optional[int] = None, seed: int = 0,
+                  num_threads: Optional[int] = 1) -> Dict[str, np.ndarray]:
+    """How gradients travel back through time in a trained (or fresh) ``CharLM``.
+
+    The model reads ``text`` (at least ``steps + 1`` characters) from a zero state. At the
+    last step T, two gradients are sent back through the recurrence of one layer (default:
+    the top one), with the C++ backward kernel: a fixed random unit vector u (so
+    ``jacobian[k-1]`` is ``||d(u . h_T)/d h_{T-k}||``, a probe of the norm of the Jacobian
+    d h_T / d h_{T-k}) and the gradient of the loss of predicting character T+1 (``loss[k-1]``
+    is the norm of the loss gradient reaching h_{T-k}). Returns ``{"distance": 1..steps,
+    "jacobian", "loss"}``; values shrinking towards 0 show vanishing gradients, growing ones
+    exploding gradients.
+    """
+    from .charlm import CharLM
+
+    if not isinstance(model, CharLM):
+        raise TypeError("model must be a fitted CharLM")
+    model._check_fitted()
+    L = int(model.num_layers)
+    layer = L - 1 if layer is None else int(layer)
+    if not 0 <= layer < L:
+        raise ValueError(f"layer must be in [0, {L}), not {layer}")
+    if not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive int, not {steps!r}")
+    ids = model.encode(text)
+    if len(ids) < steps + 2:
+        raise ValueError(f"text must hold at least steps + 2 = {steps + 2} characters; it has {len(ids)}")
+    ids = ids[-(steps + 2):]
+    x, target = ids[:-1], int(ids[-1])
+    V, H = len(model.vocab_), int(model.hidden_size)
+    # the chosen layer's input sequence and its states h_0 .. h_T (one stream, from zero)
+    layer_in = _layer_inputs(model, x, layer, num_threads)
+    w = model._layer_weights(layer)
+    zero = np.zeros((1, H), np.float32)
+    y, _, _, cache = _core.layer_forward(model.cell, layer_in, V, zero, zero if model.cell == "lstm" else None,
+                                         *w, num_threads, False)
+    hs = [zero] + [np.array(y[t]) for t in range(len(x))]
+    cs: List[np.ndarray] = []
+    if model.cell == "lstm":
+        cells = cache.cells()
+        cs = [zero] + [np.array(cells[t]) for t in range(len(x))]
+    T = len(x)
+    u = np.random.default_rng(seed).standard_normal((1, H)).astype(np.float32)
+    u /= np.linalg.norm(u)
+    dloss = _loss_grad_at_top(model, x, target, num_threads) if layer == L - 1 else None
+    jac = np.empty(steps)
+    loss = np.full(steps, np.nan)
+    for k in range(1, steps + 1):
+        # forward over steps T-k+1 .. T from the saved state h_{T-k}, then back to it
+        seg = layer_in[T - k:T]
+        h0 = hs[T - k]
+        c0 = cs[T - k] if model.cell == "lstm" else None
+        _, _, _, cache = _core.layer_forward(model.cell, seg, V, h0, c0, *w, num_threads, True)
+        for vec, out in ((u, jac), (dloss, loss)):
+            if vec is None:
+                continue
+            dh0 = np.zeros((1, H), np.float32)
+            dc0 = np.zeros((1, H), np.float32) if model.cell == "lstm" else None
+            _core.layer_backward(cache, None, vec, None, None, dh0, dc0, None, None, None, None, num_threads)
+            out[k - 1] = float(np.linalg.norm(dh0))
+    return {"distance": np.arange(1, steps + 1), "jacobian": jac, "loss": loss}
+
+
+def _layer_inputs(model: Any, x: np.ndarray, layer: int, threads: Optional[int]) -> np.ndarray:
+    """The input sequence of `layer` (ids for one-hot layer 0, else float (T, 1, I))."""
+    V, H = len(model.vocab_), int(model.hidden_size)
+    inp: np.ndarray = x.reshape(-1, 1)
+    if model.embedding:
+        inp = model.params_["embedding.weight"][inp]
+    h = np.zeros((1, H), np.float32)
+    for layer_i in range(layer):
+        y, _, _, _ = _core.layer_forward(model.cell, inp, V, h, h if model.cell == "lstm" else None,
+                                         *model._layer_weights(layer_i), threads, False)
+        inp = np.array(y)
+    return inp
+
+
+def _loss_grad_at_top(model: Any, x: np.ndarray, target: int, threads: Optional[int]) -> np.ndarray:
+    top, _, _ = model._forward(x.reshape(-1, 1), model._zero_state(1), threads, False)
+    H = int(model.hidden_size)
+    dy = np.zeros((1, H), np.float32)
+    _core.softmax_xent(np.ascontiguousarray(top[-1]), model.params_["decoder.weight"], model.params_["decoder.bias"],
+                       np.array([target], np.int32), 1.0, dy, False, None, None, False, threads)
+    return dy
+
+
+def plot_gradient_flow(results: Mapping[str, Mapping[str, np.ndarray]], path: str, key: str = "jacobian",
+                       title: Optional[str] = None) -> str:
+    """Draw log10 of the gradient norm against distance back in time for several models on
+    one PNG (``results``: label -> a :func:`gradient_flow` result). Needs matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as e:  # pragma: no cover - exercised only without matplotlib
+        raise ImportError("plot_gradient_flow needs matplotlib (pip install matplotlib)") from e
+    from ._base import atomic_path
+
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=100)
+    for label, r in results.items():
+        vals = np.asarray(r[key], dtype=np.float64)
+        ok = np.isfinite(vals) & (vals > 0)
+        ax.plot(np.asarray(r["distance"])[ok], np.log10(vals[ok]), label=label)
+    ax.set_xlabel("distance back in time k (characters)")
+    ax.set_ylabel("log10 gradient norm" + (" ||d(u.h_T)/dh_{T-k}||" if key == "jacobian" else " of the loss"))
+    ax.set_title(title or "Gradient flow through time")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return path
