@@ -54,7 +54,13 @@ void gemm(int M, int N, int K, const float* a, std::ptrdiff_t rsa, std::ptrdiff_
   // Consecutive jobs share a panel group, so a core reuses that part of B from its L2 for
   // job after job; each job packs its A block (mc x kc, also L2-resident) once. Groups are
   // made narrower when there would be too few jobs for the threads.
-  constexpr int kc = 256, mc = 128;
+#ifndef PFN_GEMM_MC
+#define PFN_GEMM_MC 128
+#endif
+#ifndef PFN_GEMM_KC
+#define PFN_GEMM_KC 256
+#endif
+  constexpr int kc = PFN_GEMM_KC, mc = PFN_GEMM_MC;
   const int npanels = (N + nr - 1) / nr;
   const double flops = 2.0 * M * N * K;
   const int nt = flops < 2e6 ? 1 : resolve_threads(threads);
