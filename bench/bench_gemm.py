@@ -3,8 +3,9 @@ shapes the recurrent kernels use. This is the benchmark behind the decision to w
 
     python bench/bench_gemm.py            # 1 and 2 threads, each in its own process
 
-Our side is `_core.gemm`, which packs B on every call (the recurrent step packs its weights
-once per call of the layer instead, so the per-step figures here are a lower bound for it).
+Our side is `_core.gemm`, which packs B on every call and starts an OpenMP team on every call
+(the recurrent step packs its weights once per layer call and keeps one team for the whole
+sequence, so the per-step figures here are a lower bound for it).
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ SHAPES = [  # (M, K, N, what)
 ]
 
 
-def worker(threads: int) -> None:
+def worker(threads: int, which: str) -> None:
     import numpy as np
 
     from pyfast_nlp import _core
@@ -38,7 +39,8 @@ def worker(threads: int) -> None:
         ref = a.astype(np.float64) @ b
         assert np.abs(_core.gemm(a, b, False, threads) - ref).max() < 1e-3 * np.abs(ref).max()
         res = {}
-        for name, f in (("openblas", lambda: a @ b), ("ours", lambda: _core.gemm(a, b, False, threads))):
+        f = (lambda: a @ b) if which == "openblas" else (lambda: _core.gemm(a, b, False, threads))
+        for name in (which,):
             f()
             reps = max(3, int(2e8 / (2 * M * N * K)))
             ts = []
@@ -53,16 +55,23 @@ def worker(threads: int) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) > 2 and sys.argv[1] == "--worker":
-        worker(int(sys.argv[2]))
+    if len(sys.argv) > 3 and sys.argv[1] == "--worker":
+        worker(int(sys.argv[2]), sys.argv[3])
         return
     print("| threads | M x K x N | use | OpenBLAS GFLOP/s | pyfast_nlp GFLOP/s | ratio |")
     print("|---|---|---|---|---|---|")
     for threads in (1, 2):
-        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
-        out = subprocess.run([sys.executable, __file__, "--worker", str(threads)], env=env, capture_output=True,
-                             text=True, check=True)
-        for r in json.loads(out.stdout.strip().splitlines()[-1]):
+        # each side in its own process: OpenBLAS's threads spin after a call and would steal
+        # the cores from ours (and OpenMP's from OpenBLAS)
+        res = {}
+        for which in ("openblas", "ours"):
+            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads) if which == "openblas" else "1",
+                       OMP_NUM_THREADS=str(threads))
+            out = subprocess.run([sys.executable, __file__, "--worker", str(threads), which], env=env,
+                                 capture_output=True, text=True, check=True)
+            res[which] = json.loads(out.stdout.strip().splitlines()[-1])
+        for r0, r1 in zip(res["openblas"], res["ours"]):
+            r = {**r0, **r1}
             M, K, N = r["shape"]
             print(f"| {threads} | {M} x {K} x {N} | {r['what']} | {r['openblas']:.0f} | {r['ours']:.0f} | "
                   f"{r['ours'] / r['openblas']:.2f} |")
