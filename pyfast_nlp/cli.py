@@ -26,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="pyfast-nlp", description="Classic NLP, fast.")
     sub = ap.add_subparsers(dest="cmd", required=True)
 
-    p = sub.add_parser("demo", help="run the text pipeline on the shipped Shakespeare corpus")
+    p = sub.add_parser("demo", help="the whole tour on the shipped Shakespeare corpus (--out DIR: HTML report)")
+    p.add_argument("--out", default=None, help="folder for report.html and its figures (nothing is written elsewhere)")
+    p.add_argument("--quick", action="store_true", help="small models: about 30 s")
     p.add_argument("--corpus", help="another UTF-8 text file (Project Gutenberg Shakespeare layout)")
     p.add_argument("--threads", type=int, default=-1)
 
@@ -163,7 +165,7 @@ def _run(a: argparse.Namespace) -> int:
     if a.cmd == "demo":
         from .demo import main as demo
 
-        return demo(a.corpus, a.threads)
+        return demo(a.corpus, a.threads, out=a.out, quick=a.quick)
     if a.cmd == "info":
         from . import build_info
 

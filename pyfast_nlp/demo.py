@@ -1,10 +1,14 @@
-"""``pyfast-nlp demo``: the text pipeline end to end on the corpus the package ships."""
+"""``pyfast-nlp demo``: the whole tour on the corpus the package ships: text pipeline, Naive
+Bayes, GloVe vectors, a character LSTM, gradient flow through time and a quote-tracking unit;
+with ``out``, also a one-file HTML report (``out/report.html``)."""
 from __future__ import annotations
 
+import io
 import os
 import re
+import sys
 import time
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -56,7 +60,28 @@ def split_speeches(text: str) -> List[Tuple[str, str]]:
     return out
 
 
+class _Tee(io.TextIOBase):
+    """Prints as usual and keeps each section's text for the report."""
+
+    def __init__(self, real: Any):
+        self.real = real
+        self.sections: List[Tuple[str, List[str]]] = [("Start", [])]
+
+    def write(self, s: str) -> int:
+        self.real.write(s)
+        self.sections[-1][1].append(s)
+        return len(s)
+
+    def flush(self) -> None:
+        self.real.flush()
+
+
+_TEE: Optional[_Tee] = None
+
+
 def _rule(title: str) -> None:
+    if _TEE is not None:
+        _TEE.sections.append((title, []))
     print(f"\n== {title} " + "=" * max(0, 70 - len(title)))
 
 
@@ -79,7 +104,47 @@ def worked_naive_bayes(alpha: float) -> dict:
             "decision": nb.classes_[int(np.argmax(scores))]}
 
 
-def main(corpus: Optional[str] = None, num_threads: int = -1) -> int:
+def main(corpus: Optional[str] = None, num_threads: int = -1, out: Optional[str] = None,
+         quick: bool = False) -> int:
+    """Run the tour; with ``out``, write ``out/report.html`` (and its figures) there and
+    nowhere else. ``quick`` shrinks the models (about 30 s instead of about 2 minutes)."""
+    global _TEE
+    if out is not None:
+        out = os.path.abspath(out)
+        try:
+            os.makedirs(out, exist_ok=True)
+        except OSError as e:
+            raise OSError(f"cannot create the output folder {out}: {e.strerror}") from None
+        if not os.access(out, os.W_OK):
+            raise PermissionError(f"the output folder {out} is not writable")
+    t_start = time.perf_counter()
+    tee = _Tee(sys.stdout)
+    _TEE = tee
+    old_stdout, sys.stdout = sys.stdout, tee
+    figures: Dict[str, str] = {}
+    try:
+        summary = _tour(corpus, num_threads, out, quick, figures)
+    finally:
+        sys.stdout = old_stdout
+        _TEE = None
+    total = time.perf_counter() - t_start
+    print(f"\ndemo finished in {total:.0f} s")
+    if out is not None:
+        path = _write_report(out, tee, figures, summary, total, quick)
+        print(f"report: {path}")
+    return 0
+
+
+def _tour(corpus: Optional[str], num_threads: int, out: Optional[str], quick: bool,
+          figures: Dict[str, str]) -> Dict[str, Any]:
+    summary: Dict[str, Any] = {}
+    _text_tour(corpus, num_threads, summary)
+    _embedding_tour(corpus, num_threads, out, quick, figures, summary)
+    _charlm_tour(corpus, num_threads, out, quick, figures, summary)
+    return summary
+
+
+def _text_tour(corpus: Optional[str], num_threads: int, summary: Dict[str, Any]) -> int:
     path = corpus or DEFAULT_CORPUS
     size = os.path.getsize(path)
     print(f"pyfast_nlp demo on {os.path.basename(path)} ({size / 1e6:.2f} MB)")
@@ -133,6 +198,8 @@ def main(corpus: Optional[str] = None, num_threads: int = -1) -> int:
     if len(pairs) < 20 or len({p for p, _ in pairs}) < 2:
         print("corpus has too few speeches of two or more plays for this step; skipped")
         return 0
+    print("The labelled set: every speech (a block opening with a speaker line such as 'HAMLET.')\n"
+          "labelled with the play it belongs to; every fifth speech is held out for testing.")
     labels = np.array([p for p, _ in pairs])
     texts = [s for _, s in pairs]
     test = np.arange(len(texts)) % 5 == 0
@@ -143,6 +210,8 @@ def main(corpus: Optional[str] = None, num_threads: int = -1) -> int:
     res = clf.evaluate([t for t, m in zip(texts, test) if m], labels[test])
     print(f"{len(texts):,} speeches of {len(res['labels'])} plays; trained on {int((~test).sum()):,} "
           f"({len(clf.vectorizer.vocabulary_):,} uni+bigram features) in {fit_s:.2f} s")
+    summary["nb_accuracy"] = res["accuracy"]
+    summary["nb_plays"] = len(res["labels"])
     print(f"held-out speeches: {res['n']:,}  accuracy {res['accuracy']:.3f}  macro-F1 {res['macro_f1']:.3f}"
           f"  (always guessing the largest play: {np.mean(labels[test] == max(set(labels), key=list(labels).count)):.3f})")
     names = [n[:14] for n in res["labels"]]
@@ -158,3 +227,141 @@ def main(corpus: Optional[str] = None, num_threads: int = -1) -> int:
         top = [terms[j] for j in np.argsort(-score)[:6]]
         print(f"  {n:<32} {', '.join(top)}")
     return 0
+
+
+def _have_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _embedding_tour(corpus: Optional[str], num_threads: int, out: Optional[str], quick: bool,
+                    figures: Dict[str, str], summary: Dict[str, Any]) -> None:
+    from .cooccur import cooccurrence
+    from .glove import GloVe
+
+    path = corpus or DEFAULT_CORPUS
+    _rule("6. GloVe word vectors")
+    t0 = time.perf_counter()
+    vocab = Vocab.build(path, min_count=3, specials=(), num_threads=num_threads)
+    X = cooccurrence(path, vocab, window=10, num_threads=num_threads, progress=False)
+    dim, epochs = (25, 8) if quick else (50, 25)
+    model = GloVe(dim=dim, epochs=epochs, x_max=10, seed=0, num_threads=num_threads).fit(X, vocab, progress=False)
+    wv = model.word_vectors()
+    print(f"{len(vocab):,} words, {X.nnz:,} co-occurring pairs, {dim}-d vectors, {epochs} epochs "
+          f"in {time.perf_counter() - t0:.1f} s; loss {model.loss_history_[0]:.4f} -> {model.loss_history_[-1]:.4f}")
+    neighbours = {}
+    for w in ("king", "love", "night", "sword"):
+        if w in wv:
+            near = wv.most_similar(w, topn=5)
+            neighbours[w] = near
+            print(f"  {w:>6}: " + ", ".join(f"{o} ({s:.2f})" for o, s in near))
+    summary["glove_neighbours"] = neighbours
+    words = [w for w in ("king", "queen", "lord", "lady", "man", "woman", "father", "mother", "son", "daughter",
+                         "sword", "love", "night", "day") if w in wv]
+    if out is not None and _have_matplotlib() and len(words) >= 3:
+        pairs = [(a, b) for a, b in (("king", "queen"), ("lord", "lady"), ("man", "woman"), ("father", "mother"),
+                                     ("son", "daughter")) if a in wv and b in wv]
+        figures["pca"] = wv.plot(words, os.path.join(out, "glove_pca.png"), pairs=pairs,
+                                 title="GloVe vectors of the shipped plays, PCA")
+
+
+def _charlm_tour(corpus: Optional[str], num_threads: int, out: Optional[str], quick: bool,
+                 figures: Dict[str, str], summary: Dict[str, Any]) -> None:
+    from .analysis import gradient_flow, plot_gradient_flow, toy_rnn
+    from .charlm import CharLM
+    from .viz import activation_png, find_units
+
+    path = corpus or DEFAULT_CORPUS
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    _rule("7. A character-level LSTM")
+    hidden, steps = (64, 150) if quick else (256, 1200)
+    t0 = time.perf_counter()
+    lm = CharLM("lstm", hidden_size=hidden, num_layers=1, seed=0)
+    lm.fit(text, seq_len=64, batch_size=32, max_steps=steps, lr=5e-3, num_threads=num_threads, progress=False)
+    dt = time.perf_counter() - t0
+    first, last = lm.history_[0]["loss_bits"], lm.history_[-1]["loss_bits"]
+    print(f"LSTM, {hidden} units, {steps} steps of 32 x 64 characters in {dt:.1f} s "
+          f"({steps * 32 * 64 / dt:,.0f} characters/s)")
+    print(f"training loss {first:.2f} -> {last:.2f} bits/char; validation {lm.val_bits_:.2f} bits/char "
+          f"(a unigram model needs about 4.5)")
+    summary["charlm_val_bits"] = lm.val_bits_
+    samples = {}
+    for temp in (0.5, 0.8, 1.0):
+        samples[temp] = lm.sample("ROMEO.\n", 160, temperature=temp, seed=1)
+        print(f"-- temperature {temp}:\n{samples[temp]}\n")
+    summary["samples"] = samples
+
+    _rule("8. Gradient flow through time")
+    r = toy_rnn([1.0, 0.5, -1.0])
+    print("toy RNN h_t = tanh(2 x_t + 3 h_{t-1} + 1), h_0 = 0, x = (1, 0.5, -1):")
+    print(f"  h_3 = {r['expression']} = {r['h'][-1]:.4f}")
+    print(f"  d h_3 / d h_1 = prod w_hh (1 - h_t^2) = {r['dhT_dh1_chain']:.3g} "
+          f"(finite differences: {r['dhT_dh1_numeric']:.3g})")
+    grow = toy_rnn([0.0] * 10, w_hh=1.5, w_xh=0.0, b=0.0)["products"][-1]
+    sat = toy_rnn([1.0] * 10)["products"][-1]
+    print(f"  over 10 steps: unsaturated with w_hh = 1.5 the factor grows to {grow:.1f}; "
+          f"saturated (w_hh = 3, b = 1) it falls to {sat:.1e}")
+    probe = text[len(text) // 2: len(text) // 2 + 400]
+    flows = {}
+    k = 30 if quick else 60
+    for cell in ("rnn", "lstm", "gru"):
+        fresh = CharLM(cell, hidden_size=hidden, num_layers=1, seed=1)
+        fresh.fit(text, seq_len=16, batch_size=4, max_steps=0, val_fraction=0, progress=False)  # weights only
+        flows[f"{cell}, untrained"] = gradient_flow(fresh, probe, steps=k)
+    flows["lstm, trained"] = gradient_flow(lm, probe, steps=k)
+    for label, fl in flows.items():
+        j = fl["jacobian"]
+        print(f"  {label:>15}: |d(u.h_T)/dh_(T-k)| at k = 1, 10, {k}: {j[0]:.2e}, {j[9]:.2e}, {j[-1]:.2e}")
+    summary["gradient_flow"] = {label: float(fl["jacobian"][-1]) for label, fl in flows.items()}
+    if out is not None and _have_matplotlib():
+        figures["flow"] = plot_gradient_flow(flows, os.path.join(out, "gradient_flow.png"))
+
+    _rule("9. A unit that tracks quotes")
+    quoted = ('Then said the king, "Go, and tell them we are here." And she said, "Not so, my lord."\n'
+              'The fool said "nothing" and the lords "everything".\n')
+    sample = quoted + lm.sample("\n", 600, temperature=0.8, seed=2)
+    sample = "".join(ch for ch in sample if ch in set(lm.vocab_))
+    best = find_units(lm, sample, "quote", top=3)
+    for b in best:
+        print(f"  layer {b['layer']} {b['state']}[{b['unit']}]: correlation with 'inside quotes' {b['correlation']:+.3f}")
+    top = best[0]
+    summary["quote_unit"] = top
+    values = lm.hidden_states(sample)[top["state"]][:, top["layer"], top["unit"]]
+    summary["quote_values"] = (quoted, values[: len(quoted)])
+    if out is not None and _have_matplotlib():
+        figures["quote"] = activation_png(quoted, values[: len(quoted)], os.path.join(out, "quote_unit.png"),
+                                          title=f"{top['state']}[{top['unit']}], r = {top['correlation']:+.2f}")
+
+
+def _write_report(out: str, tee: _Tee, figures: Dict[str, str], summary: Dict[str, Any], total: float,
+                  quick: bool) -> str:
+    from .report import Report, activation_fragment
+
+    rep = Report("pyfast_nlp demo" + (" (quick)" if quick else ""))
+    rep.text(f"The tour on the corpus shipped in the package, run in {total:.0f} s.")
+    rows = [["Naive Bayes: which play (held-out accuracy)", summary.get("nb_accuracy", "")],
+            ["character LSTM: validation bits per character", summary.get("charlm_val_bits", "")]]
+    if "quote_unit" in summary:
+        q = summary["quote_unit"]
+        rows.append([f"quote unit {q['state']}[{q['unit']}]: correlation", q["correlation"]])
+    rep.table(["result", "value"], rows)
+    for title, chunks in tee.sections[1:]:
+        rep.heading(title)
+        rep.pre("".join(chunks).strip("\n"))
+        if title.startswith("6.") and "pca" in figures:
+            rep.image(figures["pca"], "GloVe vectors, PCA: pairs such as king -> queen drawn as arrows")
+        if title.startswith("8.") and "flow" in figures:
+            rep.image(figures["flow"], "log gradient norm against distance back in time")
+        if title.startswith("9."):
+            if "quote" in figures:
+                rep.image(figures["quote"], "the unit's activation on each character (red positive, blue negative)")
+            if "quote_values" in summary:
+                text, vals = summary["quote_values"]
+                rep.raw_html(activation_fragment(text, vals))
+    if not figures:
+        rep.text("Figures need matplotlib (pip install matplotlib).")
+    return rep.write(os.path.join(out, "report.html"))

@@ -20,7 +20,7 @@ def tsv(tmp_path):
 
 
 def test_demo_runs_on_the_shipped_corpus(capsys):
-    assert main(["demo"]) == 0
+    assert main(["demo", "--quick"]) == 0
     out = capsys.readouterr().out
     assert "Euclidean distance 1.4142" in out
     assert "-> NLP" in out

@@ -6,13 +6,13 @@ import re
 import pytest
 
 import pyfast_nlp
-from pyfast_nlp import analysis, charlm, classify, cooccur, feature_extraction, glove, naive_bayes, nn, text, vocab, viz, word_vectors
+from pyfast_nlp import analysis, charlm, classify, cooccur, feature_extraction, glove, naive_bayes, nn, report, text, vocab, viz, word_vectors
 
 README = os.path.join(os.path.dirname(__file__), "..", "README.md")
 
 
 @pytest.mark.parametrize("module", [pyfast_nlp, text, vocab, feature_extraction, naive_bayes, classify,
-                                    cooccur, glove, word_vectors, nn, charlm, analysis, viz])
+                                    cooccur, glove, word_vectors, nn, charlm, analysis, viz, report])
 def test_docstring_examples(module):
     res = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert res.attempted > 0 and res.failed == 0
