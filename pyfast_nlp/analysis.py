@@ -70,66 +70,111 @@ def _num(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else repr(float(v))
 
 
-def gradient_flow(model: Any, text: str, steps: int = 100, layer: Optional[int] = None, seed: int = 0,
-                  num_threads: Optional[int] = 1) -> Dict[str, np.ndarray]:
-    """How gradients travel back through time in a trained (or fresh) ``CharLM``.
+def gradient_flow(model: Any, text: Optional[str] = None, steps: int = 100, layer: Optional[int] = None,
+                  seed: int = 0, num_threads: Optional[int] = 1, inputs: Optional[np.ndarray] = None
+                  ) -> Dict[str, np.ndarray]:
+    """How gradients travel back through time in a recurrent layer.
 
-    The model reads ``text`` (at least ``steps + 1`` characters) from a zero state. At the
-    last step T, two gradients are sent back through the recurrence of one layer (default:
-    the top one), with the C++ backward kernel: a fixed random unit vector u (so
-    ``jacobian[k-1]`` is ``||d(u . h_T)/d h_{T-k}||``, a probe of the norm of the Jacobian
-    d h_T / d h_{T-k}) and the gradient of the loss of predicting character T+1 (``loss[k-1]``
-    is the norm of the loss gradient reaching h_{T-k}). Returns ``{"distance": 1..steps,
-    "jacobian", "loss"}``; values shrinking towards 0 show vanishing gradients, growing ones
-    exploding gradients.
+    ``model`` is a fitted ``CharLM`` (reading ``text``, at least ``steps + 2`` characters) or
+    the weights of one layer, ``{"cell": "rnn"|"lstm"|"gru", "w_ih", "w_hh", "b_ih", "b_hh"}``
+    in PyTorch's layout (reading ``inputs``: floats (T, I) or integer ids (T,), T >= steps).
+    The layer (default: a CharLM's top one) reads its input from a zero state; at the last
+    step T two gradients are sent back through its recurrence with the C++ backward kernel:
+    a fixed random unit vector u (``jacobian[k-1] = ||d(u . h_T)/d h_{T-k}||``, a probe of
+    the Jacobian d h_T / d h_{T-k}) and, for a CharLM's top layer, the gradient of the loss
+    of predicting the next character (``loss[k-1]``: its norm reaching h_{T-k}; NaN
+    otherwise). Returns ``{"distance": 1..steps, "jacobian", "loss"}``: values shrinking
+    towards 0 show vanishing gradients, growing ones exploding gradients.
+
+    Example:
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> w = {"cell": "rnn", "w_ih": rng.normal(0, .3, (8, 3)), "w_hh": rng.normal(0, .3, (8, 8)),
+        ...      "b_ih": np.zeros(8), "b_hh": np.zeros(8)}
+        >>> r = gradient_flow(w, inputs=rng.normal(size=(30, 3)), steps=20)
+        >>> bool(r["jacobian"][-1] < r["jacobian"][0])  # small recurrent weights: vanishing
+        True
     """
+    if not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive int, not {steps!r}")
+    if isinstance(model, Mapping):
+        cell, w, layer_in, in_size = _weights_layer(model, inputs, steps)
+        return _flow(cell, w, layer_in, in_size, int(steps), seed, num_threads, None)
     from .charlm import CharLM
 
     if not isinstance(model, CharLM):
-        raise TypeError("model must be a fitted CharLM")
+        raise TypeError("model must be a fitted CharLM or a dict of one layer's weights")
+    if text is None:
+        raise ValueError("a CharLM needs the text to read")
     model._check_fitted()
     L = int(model.num_layers)
     layer = L - 1 if layer is None else int(layer)
     if not 0 <= layer < L:
         raise ValueError(f"layer must be in [0, {L}), not {layer}")
-    if not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive int, not {steps!r}")
     ids = model.encode(text)
     if len(ids) < steps + 2:
         raise ValueError(f"text must hold at least steps + 2 = {steps + 2} characters; it has {len(ids)}")
     ids = ids[-(steps + 2):]
     x, target = ids[:-1], int(ids[-1])
-    V, H = len(model.vocab_), int(model.hidden_size)
-    # the chosen layer's input sequence and its states h_0 .. h_T (one stream, from zero)
     layer_in = _layer_inputs(model, x, layer, num_threads)
-    w = model._layer_weights(layer)
-    zero = np.zeros((1, H), np.float32)
-    y, _, _, cache = _core.layer_forward(model.cell, layer_in, V, zero, zero if model.cell == "lstm" else None,
-                                         *w, num_threads, False)
-    hs = [zero] + [np.array(y[t]) for t in range(len(x))]
-    cs: List[np.ndarray] = []
-    if model.cell == "lstm":
-        cells = cache.cells()
-        cs = [zero] + [np.array(cells[t]) for t in range(len(x))]
-    T = len(x)
-    u = np.random.default_rng(seed).standard_normal((1, H)).astype(np.float32)
-    u /= np.linalg.norm(u)
     dloss = _loss_grad_at_top(model, x, target, num_threads) if layer == L - 1 else None
+    return _flow(model.cell, model._layer_weights(layer), layer_in, len(model.vocab_), int(steps), seed,
+                 num_threads, dloss)
+
+
+def _weights_layer(w: Mapping[str, Any], inputs: Any, steps: int):
+    cell = w.get("cell")
+    gates = {"rnn": 1, "lstm": 4, "gru": 3}
+    if cell not in gates:
+        raise ValueError(f"the weights' 'cell' must be 'rnn', 'lstm' or 'gru', not {cell!r}")
+    try:
+        arrs = [np.ascontiguousarray(w[k], dtype=np.float32) for k in ("w_ih", "w_hh", "b_ih", "b_hh")]
+    except KeyError as e:
+        raise ValueError(f"the weights need {e.args[0]!r}") from None
+    if inputs is None:
+        raise ValueError("weights need inputs: floats (T, I) or integer ids (T,)")
+    x = np.asarray(inputs)
+    in_size = arrs[0].shape[1] if arrs[0].ndim == 2 else 0
+    if x.dtype.kind in "iu":
+        if x.ndim != 1:
+            raise ValueError(f"ids must have shape (T,), not {x.shape}")
+        layer_in = x.astype(np.int32).reshape(-1, 1)
+    else:
+        if x.ndim != 2 or x.shape[1] != in_size:
+            raise ValueError(f"inputs must have shape (T, {in_size}), not {x.shape}")
+        layer_in = np.ascontiguousarray(x, dtype=np.float32).reshape(len(x), 1, in_size)
+    if len(layer_in) < steps:
+        raise ValueError(f"inputs must hold at least steps = {steps} time steps; they hold {len(layer_in)}")
+    return cell, arrs, layer_in, in_size
+
+
+def _flow(cell: str, w: Sequence[np.ndarray], layer_in: np.ndarray, in_size: int, steps: int, seed: int,
+          threads: Optional[int], dloss: Optional[np.ndarray]) -> Dict[str, np.ndarray]:
+    H = int(w[1].shape[1])
+    zero = np.zeros((1, H), np.float32)
+    lstm = cell == "lstm"
+    y, _, _, cache = _core.layer_forward(cell, layer_in, in_size, zero, zero if lstm else None, *w, threads, False)
+    T = len(layer_in)
+    hs = [zero] + [np.array(y[t]) for t in range(T)]
+    cs: List[np.ndarray] = []
+    if lstm:
+        cells = cache.cells()
+        cs = [zero] + [np.array(cells[t]) for t in range(T)]
+    u = np.random.default_rng(seed).standard_normal((1, H)).astype(np.float32)
+    u /= np.float32(np.sqrt((u * u).sum()))
     jac = np.empty(steps)
     loss = np.full(steps, np.nan)
     for k in range(1, steps + 1):
         # forward over steps T-k+1 .. T from the saved state h_{T-k}, then back to it
-        seg = layer_in[T - k:T]
-        h0 = hs[T - k]
-        c0 = cs[T - k] if model.cell == "lstm" else None
-        _, _, _, cache = _core.layer_forward(model.cell, seg, V, h0, c0, *w, num_threads, True)
+        _, _, _, cache = _core.layer_forward(cell, layer_in[T - k:T], in_size, hs[T - k], cs[T - k] if lstm else None,
+                                             *w, threads, True)
         for vec, out in ((u, jac), (dloss, loss)):
             if vec is None:
                 continue
             dh0 = np.zeros((1, H), np.float32)
-            dc0 = np.zeros((1, H), np.float32) if model.cell == "lstm" else None
-            _core.layer_backward(cache, None, vec, None, None, dh0, dc0, None, None, None, None, num_threads)
-            out[k - 1] = float(np.linalg.norm(dh0))
+            dc0 = np.zeros((1, H), np.float32) if lstm else None
+            _core.layer_backward(cache, None, vec, None, None, dh0, dc0, None, None, None, None, threads)
+            out[k - 1] = float(np.sqrt((dh0.astype(np.float64) ** 2).sum()))
     return {"distance": np.arange(1, steps + 1), "jacobian": jac, "loss": loss}
 
 

@@ -115,3 +115,23 @@ def test_find_units_finds_a_planted_unit(tiny_models):
     assert len(quote) == 2 and abs(quote[0]["correlation"]) >= abs(quote[1]["correlation"])
     with pytest.raises(ValueError, match="one value per character"):
         find_units(lm, sample, [1.0, 2.0])
+
+
+def test_gradient_flow_from_weights_matches_charlm(tiny_models):
+    text, models = tiny_models
+    lm = models["lstm"]
+    w_ih, w_hh, b_ih, b_hh = lm._layer_weights(0)
+    ids = lm.encode(text[:300])
+    a = gradient_flow(lm, text[:300], steps=10, seed=3)
+    b = gradient_flow({"cell": "lstm", "w_ih": w_ih, "w_hh": w_hh, "b_ih": b_ih, "b_hh": b_hh},
+                      inputs=ids[-12:-1], steps=10, seed=3)
+    assert np.allclose(a["jacobian"], b["jacobian"], rtol=1e-5)
+    assert np.all(np.isnan(b["loss"]))
+    onehot = np.eye(w_ih.shape[1], dtype=np.float32)[ids[-12:-1]]
+    c = gradient_flow({"cell": "lstm", "w_ih": w_ih, "w_hh": w_hh, "b_ih": b_ih, "b_hh": b_hh},
+                      inputs=onehot, steps=10, seed=3)
+    assert np.allclose(a["jacobian"], c["jacobian"], rtol=1e-4)
+    with pytest.raises(ValueError, match="need inputs"):
+        gradient_flow({"cell": "lstm", "w_ih": w_ih, "w_hh": w_hh, "b_ih": b_ih, "b_hh": b_hh}, steps=3)
+    with pytest.raises(ValueError, match="cell"):
+        gradient_flow({"cell": "tcn"}, inputs=ids, steps=3)
