@@ -11,7 +11,6 @@ and reports medians and ratios:
     python bench/bench_text.py [--reps 5] [--write]     (--write updates bench/RESULTS.md)
 """
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -110,7 +109,6 @@ def main():
     from sklearn.feature_extraction.text import CountVectorizer as SkCV
     from sklearn.naive_bayes import MultinomialNB as SkNB
 
-    import pyfast_nlp
     from pyfast_nlp import CountVectorizer, MultinomialNB, Stemmer, Tokenizer
 
     rows = []

@@ -6,7 +6,6 @@ import json
 import math
 import os
 import secrets
-import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -301,7 +300,7 @@ class CharLM(ParamsMixin):
         total_steps = steps_per_epoch * epochs if epochs is not None else None
         if max_steps is not None:
             total_steps = max_steps if total_steps is None else min(total_steps, max_steps)
-        V, H, L, B = len(self.vocab_), int(self.hidden_size), int(self.num_layers), int(batch_size)
+        H, L, B = int(self.hidden_size), int(self.num_layers), int(batch_size)
         names = list(self.params_.keys())
         grads = {k: np.zeros_like(v) for k, v in self.params_.items()}
         caches: Optional[list] = None

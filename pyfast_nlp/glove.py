@@ -5,6 +5,7 @@ import json
 import math
 import os
 import time
+import zipfile
 from typing import Any, Callable, List, Optional, Sequence, Union
 
 import numpy as np
@@ -290,10 +291,11 @@ class GloVe(ParamsMixin):
     def load(cls, path: "os.PathLike[str] | str") -> "GloVe":
         path = _check_file(path)
         try:
-            with np.load(path, allow_pickle=False) as z:
+            # our own file object: np.load on a damaged zip would leak the handle it opened
+            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
                 params = z["params"]
                 meta = json.loads(z["meta"].tobytes().decode("utf-8"))
-        except (OSError, ValueError, KeyError, EOFError) as e:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
             raise ValueError(f"{path} is not a saved GloVe model ({e})") from None
         if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
             raise ValueError(f"{path} is not a saved GloVe model")

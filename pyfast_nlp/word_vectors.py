@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import zipfile
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -423,9 +424,10 @@ class WordVectors:
     def load_npz(cls, path: PathLike) -> "WordVectors":
         path = _check_file(path)
         try:
-            with np.load(path, allow_pickle=False) as z:
+            # our own file object: np.load on a damaged zip would leak the handle it opened
+            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
                 words, vec = z["words"], z["vectors"]
-        except (OSError, ValueError, KeyError, EOFError) as e:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
             raise ValueError(f"{path} is not a word-vectors .npz file ({e})") from None
         return cls([str(w) for w in words.tolist()], vec)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from pyfast_nlp import (BernoulliNB, ComplementNB, CountVectorizer, MultinomialNB, NotFittedError,
+from pyfast_nlp import (CountVectorizer, MultinomialNB, NotFittedError,
                         ZeroLikelihoodWarning)
 
 TRAIN = [

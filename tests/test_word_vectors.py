@@ -214,3 +214,18 @@ def test_bad_arguments(tmp_path):
     assert not os.path.exists(tmp_path / "x.txt")
     with pytest.raises(FileNotFoundError):
         WordVectors.load(tmp_path / "missing.txt")
+
+
+def test_truncated_npz_files_are_a_clear_error(tmp_path):
+    from pyfast_nlp import GloVe
+
+    wv = WordVectors(["a", "b"], np.eye(2, dtype=np.float32))
+    path = tmp_path / "v.npz"
+    wv.save_npz(path)
+    data = path.read_bytes()
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="not a word-vectors"):
+        WordVectors.load_npz(bad)
+    with pytest.raises(ValueError, match="not a saved GloVe"):
+        GloVe.load(bad)
