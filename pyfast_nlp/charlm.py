@@ -214,6 +214,10 @@ class CharLM(ParamsMixin):
             resume: bool = True) -> "CharLM":
         """Train with truncated BPTT, the way char-rnn does.
 
+        ``text`` is the text itself, or a path to a UTF-8 file: an ``os.PathLike``, or a
+        ``str`` without newlines that names an existing file (pass a ``pathlib.Path`` to be
+        explicit).
+
         The training text (all but the last ``val_fraction`` of ``text``) is cut into
         ``batch_size`` equal streams, one per batch row. Each step takes the next ``seq_len``
         characters of every stream (the last step of an epoch may be shorter), predicts each
