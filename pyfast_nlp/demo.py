@@ -128,7 +128,11 @@ def main(corpus: Optional[str] = None, num_threads: int = -1, out: Optional[str]
         sys.stdout = old_stdout
         _TEE = None
     total = time.perf_counter() - t_start
-    print(f"\ndemo finished in {total:.0f} s")
+    print(f"\nsummary: which-play accuracy {summary.get('nb_accuracy', float('nan')):.3f}; "
+          f"LSTM validation {summary.get('charlm_val_bits', float('nan')):.2f} bits/char; "
+          + (f"quote unit {summary['quote_unit']['state']}[{summary['quote_unit']['unit']}] "
+             f"r = {summary['quote_unit']['correlation']:+.2f}; " if "quote_unit" in summary else "")
+          + f"demo finished in {total:.0f} s")
     if out is not None:
         path = _write_report(out, tee, figures, summary, total, quick)
         print(f"report: {path}")
@@ -316,7 +320,8 @@ def _charlm_tour(corpus: Optional[str], num_threads: int, out: Optional[str], qu
     for label, fl in flows.items():
         j = fl["jacobian"]
         print(f"  {label:>15}: |d(u.h_T)/dh_(T-k)| at k = 1, 10, {k}: {j[0]:.2e}, {j[9]:.2e}, {j[-1]:.2e}")
-    summary["gradient_flow"] = {label: float(fl["jacobian"][-1]) for label, fl in flows.items()}
+    summary["gradient_flow"] = {label: [float(fl["jacobian"][i]) for i in (0, 9, k - 1)] for label, fl in flows.items()}
+    summary["flow_k"] = k
     if out is not None and _have_matplotlib():
         figures["flow"] = plot_gradient_flow(flows, os.path.join(out, "gradient_flow.png"))
 
@@ -352,6 +357,14 @@ def _write_report(out: str, tee: _Tee, figures: Dict[str, str], summary: Dict[st
     for title, chunks in tee.sections[1:]:
         rep.heading(title)
         rep.pre("".join(chunks).strip("\n"))
+        if title.startswith("6.") and summary.get("glove_neighbours"):
+            rep.table(["word", "nearest neighbours (cosine)"],
+                      [[w, ", ".join(f"{o} ({v:.2f})" for o, v in near)]
+                       for w, near in summary["glove_neighbours"].items()])
+        if title.startswith("8.") and summary.get("gradient_flow"):
+            k = summary["flow_k"]
+            rep.table(["model", "k = 1", "k = 10", f"k = {k}"],
+                      [[label] + [f"{v:.2e}" for v in vals] for label, vals in summary["gradient_flow"].items()])
         if title.startswith("6.") and "pca" in figures:
             rep.image(figures["pca"], "GloVe vectors, PCA: pairs such as king -> queen drawn as arrows")
         if title.startswith("8.") and "flow" in figures:
