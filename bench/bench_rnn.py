@@ -26,6 +26,8 @@ import sys
 import tempfile
 import time
 
+from _machine import cpu_name  # bench/ is on sys.path when a script here runs
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "..", "shared", "data", "shakespeare.txt")
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -188,15 +190,7 @@ def spawn(kind: str, *args) -> dict:
 def machine() -> str:
     from pyfast_nlp import build_info, nn
 
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    cpu = cpu_name()
     import torch
 
     return (f"{cpu}, {os.cpu_count()} logical CPUs, kernels: {nn.kernel_isa()}; Python {platform.python_version()}, "

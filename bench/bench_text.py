@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 
+from _machine import cpu_name  # bench/ is on sys.path when a script here runs
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.join(HERE, "..", "..", "shared", "data")
 
@@ -80,15 +82,7 @@ print((peak[0] - base) / 1e6)
 
 
 def machine():
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    cpu = cpu_name()
     import pyfast_nlp
 
     info = pyfast_nlp.build_info()

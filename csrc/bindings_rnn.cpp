@@ -71,12 +71,6 @@ Cell cell_of(const std::string& s) {
   throw py::value_error("cell must be 'rnn', 'lstm' or 'gru', not '" + s + "'");
 }
 
-py::array_t<float> array_of(const float* p, std::vector<py::ssize_t> shape) {
-  py::array_t<float> a(shape);
-  std::copy(p, p + a.size(), a.mutable_data());
-  return a;
-}
-
 py::array_t<float> view_of(const float* p, std::vector<py::ssize_t> shape, py::handle owner) {
   py::array_t<float> a(shape, p, owner);
   py::detail::array_proxy(a.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
