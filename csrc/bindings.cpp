@@ -140,6 +140,11 @@ PYBIND11_MODULE(_core, m) {
 #else
     d["native"] = false;
 #endif
+#ifdef PFN_SANITIZE
+    d["sanitize"] = true;
+#else
+    d["sanitize"] = false;
+#endif
     return d;
   });
 

@@ -29,11 +29,12 @@ __all__ = [
 
 def build_info() -> Dict[str, Any]:
     """How this build was made and what it runs with: version, compiler, OpenMP and its
-    thread count, and the SIMD level the CPU dispatch picked at run time.
+    thread count, the SIMD level the CPU dispatch picked at run time, and whether this is a
+    sanitizer (testing) build.
 
     >>> info = build_info()
     >>> sorted(info)
-    ['compiler', 'max_threads', 'native', 'openmp', 'simd', 'version']
+    ['compiler', 'max_threads', 'native', 'openmp', 'sanitize', 'simd', 'version']
     """
     info = dict(_core.build_info())
     info["version"] = __version__

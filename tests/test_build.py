@@ -1,3 +1,5 @@
+import os
+
 import pyfast_nlp
 
 
@@ -9,6 +11,8 @@ def test_build_info_reports_what_was_compiled():
     assert info["max_threads"] >= 1
     assert info["compiler"].split()[0] in {"gcc", "clang"}
     assert info["native"] is False  # the default build is portable
+    # .ci/run's sanitizer stage sets this, so a stage that silently tested the plain build fails here.
+    assert info["sanitize"] is (os.environ.get("PYFAST_NLP_EXPECT_SANITIZE") == "1")
 
 
 def test_public_api_is_explicit():

@@ -430,7 +430,7 @@ size_t CooccurCounter::gather_partition(int p, std::vector<CooccurRecord>& a, st
     std::copy(sh->packed[p].begin(), sh->packed[p].end(), a.begin() + static_cast<long>(k));
     k += sh->packed[p].size();
     std::vector<Rec>().swap(sh->packed[p]);
-    std::memcpy(a.data() + k, sh->cur[p], sh->fill[p] * sizeof(Rec));
+    if (sh->fill[p]) std::memcpy(a.data() + k, sh->cur[p], sh->fill[p] * sizeof(Rec));  // cur may be null
     k += sh->fill[p];
     sh->fill[p] = 0;
   }
