@@ -122,3 +122,68 @@ def resolve_threads(num_threads: Optional[int]) -> int:
     if num_threads == 0 or num_threads < -1:
         raise ValueError(f"num_threads must be -1 (all cores) or a positive int, not {num_threads}")
     return num_threads
+
+
+def available_memory() -> int:
+    """Bytes this process can still allocate without swapping or the OOM killer: the kernel's
+    MemAvailable, capped by a cgroup (container) limit and by ``ulimit -v``."""
+    avail = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        pass
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return 1 << 62  # cannot tell: do not refuse anything
+    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            with open(limit_file) as f:
+                raw = f.read().strip()
+            with open(usage_file) as f:
+                used = int(f.read().strip())
+            if raw != "max" and int(raw) < (1 << 60):
+                avail = min(avail, max(int(raw) - used, 0))
+            break
+        except (OSError, ValueError):
+            continue
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            avail = min(avail, soft)  # (not minus what is mapped already: a loose bound)
+    except (ImportError, ValueError, OSError):
+        pass
+    return int(avail)
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def check_memory(nbytes: float, what: str, hint: str = "") -> None:
+    """Refuse, before allocating, work that needs more memory than the machine has: a clear
+    MemoryError instead of swapping or the kernel's OOM killer. ``PYFAST_NLP_MEMORY_LIMIT``
+    (bytes) lowers the bound, e.g. on a shared machine."""
+    avail = available_memory()
+    env = os.environ.get("PYFAST_NLP_MEMORY_LIMIT")
+    if env:
+        try:
+            avail = min(avail, int(float(env)))
+        except ValueError:
+            raise ValueError(f"PYFAST_NLP_MEMORY_LIMIT must be a number of bytes, not {env!r}") from None
+    if nbytes > avail:
+        raise MemoryError(f"{what} needs about {_human(nbytes)} of memory but only {_human(avail)} is "
+                          f"available" + (f"; {hint}" if hint else ""))

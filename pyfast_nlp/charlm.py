@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from . import _core
-from ._base import ParamsMixin, atomic_path, progress_bar, resolve_threads
+from ._base import ParamsMixin, atomic_path, progress_bar, resolve_threads, check_memory
 from .feature_extraction import NotFittedError
 from .nn import Optimizer, clip_grad_norm
 from .text import _check_file
@@ -116,6 +116,11 @@ class CharLM(ParamsMixin):
     def _init_weights(self, V: int) -> None:
         rng = np.random.default_rng(self.seed)
         H = int(self.hidden_size)
+        n = sum(int(np.prod(s)) for s in self._param_shapes(V).values())
+        # float32 weights, gradients and two optimiser states, and the float64 draw of the largest
+        check_memory(4 * 4 * n + 8 * max(int(np.prod(s)) for s in self._param_shapes(V).values()),
+                     f"a {self.cell.upper()} of {self.num_layers} x {H} units ({n:,} parameters)",
+                     "lower hidden_size or num_layers")
         self.params_: Dict[str, np.ndarray] = {}
         for name, shape in self._param_shapes(V).items():
             if name.startswith("decoder"):
@@ -283,6 +288,10 @@ class CharLM(ParamsMixin):
         # streams: column b is ids[b*n_stream : (b+1)*n_stream + 1]
         data = np.stack([ids[b * n_stream: (b + 1) * n_stream + 1] for b in range(int(batch_size))], axis=1)
         data = np.ascontiguousarray(data)
+        G = {"rnn": 1, "lstm": 4, "gru": 3}[self.cell]
+        check_memory(4 * int(seq_len) * int(batch_size) * (int(self.num_layers) * int(self.hidden_size) * (G + 4)
+                                                           + 2 * len(self.vocab_)),
+                     f"the activations of a {seq_len} x {batch_size} chunk", "lower seq_len or batch_size")
         steps_per_epoch = -(-n_stream // int(seq_len))
         val_ids = self.encode(val_text) if len(val_text) >= 2 else None
 
@@ -572,7 +581,10 @@ class CharLM(ParamsMixin):
         model._set_vocab("".join(vocab))
         if model.vocab_ != list(vocab):
             raise ValueError(f"{path}: the vocabulary is not in code-point order")
-        model.char_counts_ = np.asarray(arrays.get("char_counts", np.ones(len(vocab))), np.int64)
+        counts = arrays.get("char_counts", np.ones(len(vocab), np.int64))
+        if counts.dtype.kind not in "iu" or counts.shape != (len(vocab),) or (counts < 0).any():
+            raise ValueError(f"{path}: the character counts are damaged")
+        model.char_counts_ = counts.astype(np.int64)
         model.params_ = {}
         for name, shape in model._param_shapes(len(vocab)).items():
             a = arrays.get(f"param/{name}")

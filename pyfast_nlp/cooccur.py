@@ -240,10 +240,10 @@ def read_cooccurrence(path: "os.PathLike[str] | str", vocab_size: Optional[int] 
         if lo < 1:
             k = int(np.flatnonzero((w1 < 1) | (w2 < 1))[0])
             raise ValueError(f"{path}: record {k} has word id {min(w1[k], w2[k])}; ids start at 1")
-        bad = ~(np.isfinite(val) & (val > 0))
+        bad = ~(np.isfinite(val) & (val > 0) & (val <= np.finfo(np.float32).max))  # float32 must hold it
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"{path}: record {k} has value {val[k]}; values must be positive and finite")
+            raise ValueError(f"{path}: record {k} has value {val[k]}; values must be positive, finite and within float32's range")
     hi = max(int(w1.max()), int(w2.max())) if rec.size else 0
     if vocab_size is None:
         vocab_size = hi

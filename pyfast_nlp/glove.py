@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _core
-from ._base import ParamsMixin, atomic_write, progress_bar, resolve_threads
+from ._base import ParamsMixin, atomic_write, progress_bar, resolve_threads, check_memory
 from .feature_extraction import NotFittedError
 from .text import _check_file
 from .vocab import Vocab
@@ -145,8 +145,10 @@ class GloVe(ParamsMixin):
         if n == 0:
             raise ValueError("the vocabulary is empty")
         block = _core.glove_block(int(self.dim))
-        if 2 * n * block * 4 > 1 << 40:
-            raise MemoryError(f"{n} words at dim {self.dim} need {2 * n * block * 4 / 2**30:.0f} GiB of parameters")
+        nnz = int(getattr(cooc, "nnz", 0))
+        # parameters (vectors, biases, AdaGrad sums) and one 16-byte training record per entry
+        check_memory(2 * n * block * 4 + 16 * nnz, f"GloVe with {n:,} words at dim {self.dim} and {nnz:,} "
+                     "co-occurrence entries", "lower dim, or raise min_count to shrink the vocabulary")
         records = self._records(cooc, n)
         params = np.empty((2 * n, block), dtype=np.float32)
         _core.glove_init(params, n, int(self.dim), int(self.seed))

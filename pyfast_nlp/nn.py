@@ -33,6 +33,7 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from . import _core
+from ._base import check_memory
 
 __all__ = [
     "rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward", "gru_forward", "gru_backward",
@@ -62,11 +63,21 @@ def _forward(cell: str, x: Array, h0: Array, c0: Optional[Array], w_ih: Array, w
         raise TypeError(f"x must be float32 (T, B, I) or integer ids (T, B), not {x.dtype}")
     else:
         input_size = x.shape[-1] if x.ndim == 3 else 0
-    for name, a in (("h0", h0), ("w_ih", w_ih), ("w_hh", w_hh), ("b_ih", b_ih), ("b_hh", b_hh)):
+    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+        raise ValueError("x contains NaN or infinity")
+    named = (("h0", h0), ("c0", c0), ("w_ih", w_ih), ("w_hh", w_hh), ("b_ih", b_ih), ("b_hh", b_hh))
+    for name, a in named:
         if a is None:
+            if name == "c0" and cell != "lstm":
+                continue
             raise ValueError(f"{name} is required")
         if np.asarray(a).dtype.kind == "f" and not np.all(np.isfinite(a)):
             raise ValueError(f"{name} contains NaN or infinity")
+    if save and x.ndim >= 2 and np.ndim(w_hh) == 2:  # the cache: gates and states of every step
+        G = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+        check_memory(4 * x.shape[0] * x.shape[1] * np.shape(w_hh)[1] * (G + 3),
+                     f"the {cell.upper()} cache of {x.shape[0]} steps x {x.shape[1]} sequences",
+                     "process the sequence in chunks")
     return _core.layer_forward(cell, x, int(input_size), h0, c0, w_ih, w_hh, b_ih, b_hh,
                                _threads(num_threads), save)
 

@@ -61,7 +61,8 @@ class Tokenizer:
     ``"gimp"``, ``"에서"``); ``korean=True`` is a shortcut for that plus
     ``min_token_len=1``. ``normalize="NFC"`` composes str input first (NFC only: Hangul
     is never decomposed into jamo). Input is ``str`` or UTF-8 ``bytes``; invalid UTF-8
-    raises ``ValueError`` naming the byte offset unless ``errors="replace"``.
+    raises ``ValueError`` naming the byte offset unless ``errors="replace"``. A token that
+    a stemmer reduces to nothing (Porter stems ``"s"`` to ``""``) is dropped.
 
     >>> from pyfast_nlp import Tokenizer
     >>> Tokenizer().tokenize("John really, REALLY loves this movie!")
@@ -129,7 +130,7 @@ class Tokenizer:
 
     def _post(self, tokens: List[str]) -> List[str]:
         if callable(self.stemmer):
-            return [self.stemmer(t) for t in tokens]
+            return [s for s in map(self.stemmer, tokens) if s]  # as in C++: no empty tokens
         return tokens
 
     def tokenize(self, text: Text) -> List[str]:

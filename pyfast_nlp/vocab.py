@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _core
-from ._base import atomic_write, progress_bar
+from ._base import atomic_write, check_memory, progress_bar
 from .text import Tokenizer, _check_file
 
 Corpus = Union[str, "os.PathLike[str]", Sequence[str], Iterable[Sequence[str]]]
@@ -189,7 +189,11 @@ class Vocab:
         n = arr.shape[0]
         m = sp.csr_matrix((np.ones(n, dtype=dtype), arr.astype(np.int32), np.arange(n + 1)),
                           shape=(n, len(self)))
-        return m.toarray() if dense else m
+        if dense:
+            check_memory(n * len(self) * np.dtype(dtype).itemsize, f"a dense {n:,} x {len(self):,} one-hot matrix",
+                         "use the sparse result (dense=False)")
+            return m.toarray()
+        return m
 
     # ------------------------------------------------------------------ files
     def save(self, path: "os.PathLike[str] | str") -> None:
@@ -219,7 +223,18 @@ class Vocab:
             raise ValueError(f"{path} is missing the field {e.args[0]!r}") from None
         if not isinstance(tokens, list) or not isinstance(counts, list) or len(tokens) != len(counts):
             raise ValueError(f"{path}: 'tokens' and 'counts' must be lists of equal length")
-        return cls(tokens, counts, specials=specials, unk_token=unk)
+        if not all(isinstance(t, str) for t in tokens):
+            raise ValueError(f"{path}: 'tokens' must hold strings only")
+        if not all(type(c) is int and 0 <= c < 2**63 for c in counts):
+            raise ValueError(f"{path}: 'counts' must hold non-negative 64-bit integers only")
+        if not isinstance(specials, list) or not all(isinstance(t, str) for t in specials):
+            raise ValueError(f"{path}: 'specials' must be a list of strings")
+        if unk is not None and not isinstance(unk, str):
+            raise ValueError(f"{path}: 'unk_token' must be a string or null")
+        try:
+            return cls(tokens, counts, specials=specials, unk_token=unk)
+        except (TypeError, ValueError) as e:  # duplicate tokens and the like
+            raise ValueError(f"{path} is not a valid vocabulary file ({e})") from None
 
 
 def _count_py(token_lists: Iterable[List[str]]):

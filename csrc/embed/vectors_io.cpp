@@ -43,6 +43,12 @@ bool valid_utf8(const char* p, size_t n) {
 
 inline bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
+// A whole field as a non-negative integer ("12x" is not 12).
+bool parse_count(std::pair<const char*, const char*> f, long long& out) {
+  auto r = std::from_chars(f.first, f.second, out);
+  return r.ec == std::errc() && r.ptr == f.second && out >= 0;
+}
+
 // Splits [b, e) at blanks into fields.
 void fields_of(const char* b, const char* e, std::vector<std::pair<const char*, const char*>>& out) {
   out.clear();
@@ -97,9 +103,13 @@ WordVectorsData read_vectors_text(const std::string& path, bool header, int num_
     if (lines.empty()) throw VectorsFormatError(path + ": empty file (expected a 'count dim' header line)");
     fields_of(s.data() + lines[0].first, s.data() + lines[0].second, f);
     long long cnt = -1, dim = -1;
-    if (f.size() != 2 || std::from_chars(f[0].first, f[0].second, cnt).ec != std::errc() ||
-        std::from_chars(f[1].first, f[1].second, dim).ec != std::errc() || cnt < 0 || dim < 1)
+    if (f.size() != 2 || !parse_count(f[0], cnt) || !parse_count(f[1], dim) || dim < 1 || dim > (1 << 24))
       throw VectorsFormatError(path + ", line 1: expected a word2vec header 'count dim'");
+    // Each value takes at least 2 bytes ("0 "): a header asking for more is refused before
+    // anything is allocated.
+    if (static_cast<unsigned long long>(dim) * 2 > s.size())
+      throw VectorsFormatError(path + ": the header says " + std::to_string(dim) +
+                               " values per word, more than the file can hold (truncated file?)");
     declared = cnt;
     out.dim = static_cast<int>(dim);
     first = 1;
@@ -181,9 +191,7 @@ WordVectorsData read_word2vec_binary(const std::string& path) {
   std::vector<std::pair<const char*, const char*>> f;
   fields_of(s.data(), s.data() + nl, f);
   long long cnt = -1, dim = -1;
-  if (f.size() != 2 || std::from_chars(f[0].first, f[0].second, cnt).ec != std::errc() ||
-      std::from_chars(f[1].first, f[1].second, dim).ec != std::errc() || cnt < 0 || dim < 1 ||
-      dim > (1 << 24))
+  if (f.size() != 2 || !parse_count(f[0], cnt) || !parse_count(f[1], dim) || dim < 1 || dim > (1 << 24))
     throw VectorsFormatError(path + ", line 1: expected a word2vec header 'count dim'");
   const size_t vec_bytes = static_cast<size_t>(dim) * sizeof(float);
   // Each entry needs at least a 1-byte word, a space and the vector.

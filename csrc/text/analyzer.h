@@ -44,6 +44,7 @@ class Analyzer {
       if (cfg_.stemmer != StemmerKind::None) {
         stem(cfg_.stemmer, t, stemmed_, work_);
         t = stemmed_;
+        if (t.empty()) return;  // Porter stems "s" to nothing: an empty term is never a token
       }
       if (simple) {
         emit(t);

@@ -74,12 +74,17 @@ bool shortv(const U32& w, size_t c, bool english) {
   return false;
 }
 
-void mark_y(U32& w) {
-  if (!w.empty() && w[0] == 'y') w[0] = 'Y';
+// Snowball's prelude/postlude: consonant y becomes Y and back. As in Snowball, the postlude
+// runs only if the prelude changed something, so a 'Y' already in the input is kept.
+bool mark_y(U32& w) {
+  bool found = false;
+  if (!w.empty() && w[0] == 'y') w[0] = 'Y', found = true;
   for (size_t i = 1; i < w.size(); ++i)
-    if (w[i] == 'y' && is_v(w[i - 1])) w[i] = 'Y';
+    if (w[i] == 'y' && is_v(w[i - 1])) w[i] = 'Y', found = true;
+  return found;
 }
-void unmark_y(U32& w) {
+void unmark_y(U32& w, bool found) {
+  if (!found) return;
   for (auto& c : w)
     if (c == 'Y') c = 'y';
 }
@@ -240,7 +245,7 @@ void stem_english(U32& w) {
   }
   if (w.size() < 3) return;
   if (w[0] == '\'') w.erase(0, 1);
-  mark_y(w);
+  const bool y_found = mark_y(w);
   size_t p1 = w.size();
   bool prefixed = false;
   for (int i = 0; kRegionPrefixes[i]; ++i) {
@@ -262,12 +267,12 @@ void stem_english(U32& w) {
   english_step3(w, p1, p2);
   step4(w, p2, false);
   step5(w, p1, p2, true);
-  unmark_y(w);
+  unmark_y(w, y_found);
 }
 
 // ---------------------------------------------------------------- Porter (1980)
 void stem_porter(U32& w) {
-  mark_y(w);
+  const bool y_found = mark_y(w);
   size_t p1 = region_after(w, 0);
   size_t p2 = region_after(w, p1);
 
@@ -316,7 +321,7 @@ void stem_porter(U32& w) {
 
   step4(w, p2, true);
   step5(w, p1, p2, false);
-  unmark_y(w);
+  unmark_y(w, y_found);
 }
 
 }  // namespace pfn
