@@ -327,7 +327,9 @@ def kernels(data: bytes) -> None:
     except (ValueError, TypeError, IndexError):  # IndexError: an input id out of range
         return
     y, cache = out[0], out[-1]
-    assert y.shape == (T, B, H) and np.all(np.isfinite(y))
+    # (the damage may have changed several shapes consistently: judge by what was passed)
+    assert y.shape == np.shape(args["x"])[:2] + np.shape(args["w_hh"])[1:], (y.shape, T, B, H)
+    assert np.all(np.isfinite(y))
     dy = None if p.bool() else np.ones_like(y)
     if p.byte() > 240:
         dy = np.ones((T + 1, B, H), np.float32)

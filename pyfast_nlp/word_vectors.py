@@ -92,8 +92,14 @@ class WordVectors:
     def unit_vectors(self) -> np.ndarray:
         """Rows scaled to length 1 (zero rows stay zero); computed once."""
         if self._unit is None:
-            norms = np.linalg.norm(self.vectors, axis=1, keepdims=True)
-            self._unit = self.vectors / np.where(norms == 0, 1, norms)
+            # Row by block in float64: a float32 norm overflows for values beyond ~1e19 and
+            # would turn such rows into zeros.
+            unit = np.empty_like(self.vectors)
+            for b in range(0, len(self.vectors), 1 << 14):
+                v = self.vectors[b:b + (1 << 14)].astype(np.float64)
+                norms = np.linalg.norm(v, axis=1, keepdims=True)
+                unit[b:b + (1 << 14)] = v / np.where(norms == 0, 1, norms)
+            self._unit = unit
         return self._unit
 
     # ------------------------------------------------------------------ queries
