@@ -273,11 +273,16 @@ void init_rnn(py::module_& m) {
       py::arg("eps"), py::arg("weight_decay"), py::arg("grad_scale"), py::arg("threads"));
 
   m.def("sum_squares", [](const py::list& arrays) {
-    double total = 0.0;
+    std::vector<F32> keep;  // (converted copies stay alive while the GIL is released)
     for (auto a : arrays) {
       F32 f = F32::ensure(a);
       if (!f) throw py::type_error("sum_squares takes arrays");
-      total += sum_squares(static_cast<size_t>(f.size()), f.data());
+      keep.push_back(std::move(f));
+    }
+    double total = 0.0;
+    {
+      py::gil_scoped_release nogil;
+      for (const auto& f : keep) total += sum_squares(static_cast<size_t>(f.size()), f.data());
     }
     return total;
   });

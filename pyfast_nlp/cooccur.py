@@ -227,7 +227,8 @@ def read_cooccurrence(path: "os.PathLike[str] | str", vocab_size: Optional[int] 
     """Read a reference-format co-occurrence file (``int32 w1, int32 w2, float64 value``
     records, ids from 1) into a float32 ``coo_matrix``; row ``w1 - 1``, column ``w2 - 1``.
     ``vocab_size`` (default: the largest id in the file) sets the shape; ids beyond it,
-    ids below 1, and values that are not positive and finite raise ``ValueError``."""
+    ids below 1, and values that are not positive, finite and within float32's range raise
+    ``ValueError``."""
     path = _check_file(path)
     size = os.path.getsize(path)
     if size % _RECORD.itemsize:
@@ -243,7 +244,8 @@ def read_cooccurrence(path: "os.PathLike[str] | str", vocab_size: Optional[int] 
         bad = ~(np.isfinite(val) & (val > 0) & (val <= np.finfo(np.float32).max))  # float32 must hold it
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"{path}: record {k} has value {val[k]}; values must be positive, finite and within float32's range")
+            raise ValueError(f"{path}: record {k} has value {val[k]}; values must be positive, finite "
+                             "and within float32's range")
     hi = max(int(w1.max()), int(w2.max())) if rec.size else 0
     if vocab_size is None:
         vocab_size = hi

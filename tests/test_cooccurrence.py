@@ -203,8 +203,8 @@ def test_reader_rejects_malformed_files(tmp_path):
     p.write_bytes(rec.tobytes()[:-3])
     with pytest.raises(ValueError, match="multiple of the 16-byte record"):
         read_cooccurrence(p)
-    for bad, msg in [((0, 2, 1.0), "ids start at 1"), ((1, 2, -1.0), "positive and finite"),
-                     ((1, 2, float("nan")), "positive and finite")]:
+    for bad, msg in [((0, 2, 1.0), "ids start at 1"), ((1, 2, -1.0), "positive, finite"),
+                     ((1, 2, float("nan")), "positive, finite"), ((1, 2, 1e300), "within float32's range")]:
         np.array([bad], dtype=rec.dtype).tofile(p)
         with pytest.raises(ValueError, match=msg):
             read_cooccurrence(p)
