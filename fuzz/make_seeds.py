@@ -19,8 +19,9 @@ def main() -> None:
     seeds = {}
     texts = ["John really, REALLY loves this movie!", "GIMP에서 이미지를 엽니다", "naïve café — Ünïcödé ß ǅ İstanbul",
              "running runners ran skies generously", "a\tb\r\nc\x0bd\u2028e\u00a0f", "x" * 300, "١٢٣ abc_def 3.14"]
-    for i, t in enumerate(texts):  # header bytes: pattern, lowercase, split_script, as_bytes, replace, stemmer
-        seeds.setdefault("tokenizer", []).append(bytes([i % 3, 1, i % 2, (i // 2) % 2, 0, i % 5]) + t.encode())
+    for i, t in enumerate(texts):
+        # header bytes: pattern, lowercase, split_script, as_bytes, replace, stemmer, min_token_len, NFC
+        seeds.setdefault("tokenizer", []).append(bytes([i % 3, 1, i % 2, (i // 2) % 2, 0, i % 5, i % 4, i % 2]) + t.encode())
         seeds.setdefault("stemmer", []).append(bytes([i % 3]) + "\x00".join(t.split()).encode())
     v = Vocab.build(texts, min_count=1)
     tmp = HERE / "_tmp"
@@ -32,6 +33,9 @@ def main() -> None:
                         ("word2vec-binary", "vectors_word2vec_binary")):
         vec.save(tmp / "v.vec", format=fmt)
         seeds[target] = [(tmp / "v.vec").read_bytes()]
+    vec.save_npz(tmp / "v.npz")
+    seeds["vectors_npz"] = [b"\x00" + (tmp / "v.npz").read_bytes(), b"\x01\x00" + "xyz".encode("utf-32-le"),
+                            b"\x01\x01" + np.arange(6, dtype=np.float32).tobytes()]
     recs = b"".join(struct.pack("<iid", a, b, x) for a, b, x in ((1, 2, 1.0), (2, 1, 0.5), (3, 3, 2.25)))
     seeds["cooccurrence_file"] = [b"\x00" + recs, b"\x01\x00\x05" + recs]
     seeds["cooccurrence_ids"] = [bytes([0, 5, 0, 3, 1, 1]) + bytes([0, 1, 2, 3, 4, 6, 1, 2])]
@@ -40,6 +44,8 @@ def main() -> None:
     m.save(tmp / "m.npz")
     blob = (tmp / "m.npz").read_bytes()
     seeds["charlm_load"] = [b"\x00" + blob, b"\x01\x00" + b'{"format": "x"}', b"\x01\x03" + b"\x00" * 16]
+    seeds["model_load"] = [b"\x00\x01" + bytes(range(40)), b"\x00\x01\x00" + b'{"format": "pyfast_nlp.glove"}',
+                           b"\x01\x01\x01" + b"\x00" * 24]
     seeds["kernels"] = [bytes([c, 0, 3, 0, 2, 0, 4, 0, 5, ids, 7] + [0] * 12) for c in range(3) for ids in (0, 1)]
     seeds["softmax_xent"] = [bytes([0, 4, 0, 3, 0, 5, 1, 0, 1, 2, 3])]
     for f in tmp.iterdir():

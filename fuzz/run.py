@@ -14,7 +14,6 @@ and preload atheris's asan_with_fuzzer.so: FUZZING.md has the commands.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile

@@ -14,17 +14,19 @@ checked-in seed corpus on every test run. See FUZZING.md.
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 import tempfile
-import zipfile
+import unicodedata
 from typing import Callable, Dict
 
 import numpy as np
 
 import pyfast_nlp
-from pyfast_nlp import CharLM, Stemmer, Tokenizer, Vocab, WordVectors, nn
+import scipy.sparse as sp
+
+from pyfast_nlp import CharLM, GloVe, Stemmer, Tokenizer, Vocab, WordVectors, nn
+from pyfast_nlp.classify import TextClassifier
 
 CLEAN = (ValueError, TypeError)
 _TMP = tempfile.mkdtemp(prefix="pfn-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
@@ -69,7 +71,7 @@ def _file(data: bytes, name: str = "input") -> str:
 
 
 # ------------------------------------------------------------------ tokenizer and stemmers
-_WORD = re.compile(r"(?u)\b\w\w+\b")
+_WORD = re.compile(r"(?u)\b\w+\b")  # with the min_token_len filter: (?u)\b\w\w+\b for 2
 
 
 def tokenizer(data: bytes) -> None:
@@ -79,9 +81,12 @@ def tokenizer(data: bytes) -> None:
     pattern = ("word", "char", "whitespace")[p.byte() % 3]
     lowercase, split_script, as_bytes, replace = p.bool(), p.bool(), p.bool(), p.bool()
     stemmer = (None, None, "english", "porter", "korean")[p.byte() % 5]
+    min_len = p.byte() % 4 or None
+    nfc = p.bool()
     raw = p.rest()
     tok = Tokenizer(lowercase=lowercase, pattern=pattern, split_script=split_script, stemmer=stemmer,
-                    errors="replace" if replace else "strict", num_threads=1)
+                    errors="replace" if replace else "strict", min_token_len=min_len,
+                    normalize="NFC" if nfc else None, num_threads=1)
     if as_bytes:
         try:
             text = raw.decode("utf-8")
@@ -105,9 +110,13 @@ def tokenizer(data: bytes) -> None:
     assert all(isinstance(t, str) and t for t in got), got
     assert tok.tokenize_batch([text, text], num_threads=2) == [got, got]
     if not split_script:
+        if nfc and not as_bytes:  # NFC applies to str input only
+            text = unicodedata.normalize("NFC", text)
         src = text.lower() if lowercase else text
         want = {"word": lambda s: _WORD.findall(s), "whitespace": str.split,
                 "char": lambda s: list(s)}[pattern](src)
+        m = min_len or (2 if pattern == "word" else 1)
+        want = [t for t in want if len(t) >= m]
         if stemmer is not None:
             stem = Stemmer(stemmer).stem
             want = [s for s in map(stem, want) if s]
@@ -197,6 +206,35 @@ def vectors_word2vec_binary(data: bytes) -> None:
     _vectors_roundtrip(v, "word2vec-binary")
 
 
+def vectors_npz(data: bytes) -> None:
+    """WordVectors.load_npz on raw bytes (first byte 0) or on a valid file whose words or
+    vectors array the fuzzer rewrites (first byte 1)."""
+    p = Bytes(data)
+    if p.byte() & 1 == 0:
+        blob = p.rest()
+    else:
+        which, rest = p.byte() % 2, p.rest()
+        words = np.array(["a", "b", "c"])
+        vec = np.ones((3, 2), np.float32)
+        if which == 0:
+            words = np.frombuffer(rest[: len(rest) // 4 * 4], np.dtype("<U1"))
+        else:
+            dtype = (np.float32, np.float64, np.int32, np.float16)[len(rest) % 4]
+            n = len(rest) // np.dtype(dtype).itemsize
+            vec = np.frombuffer(rest[: n * np.dtype(dtype).itemsize], dtype)
+            if n % 3 == 0:
+                vec = vec.reshape(3, -1)
+        out = io.BytesIO()
+        np.savez(out, words=words, vectors=vec)
+        blob = out.getvalue()
+    try:
+        v = WordVectors.load_npz(_file(blob, "v.npz"))
+    except ValueError:
+        return
+    assert v.vectors.dtype == np.float32 and v.vectors.ndim == 2 and len(v.words) == v.vectors.shape[0]
+    assert np.all(np.isfinite(v.vectors)), "non-finite vectors were accepted"
+
+
 def cooccurrence_file(data: bytes) -> None:
     """The reference-format reader: damaged files are a ValueError, and what loads has one
     entry per record and the asked-for shape."""
@@ -240,43 +278,74 @@ def cooccurrence_ids(data: bytes) -> None:
     assert np.allclose(m.toarray(), want, rtol=1e-6, atol=1e-6)
 
 
-def _charlm_seed() -> bytes:
-    m = CharLM(cell="gru", hidden_size=4, num_layers=1, seed=0)
-    m.fit("abcab\nba", seq_len=3, batch_size=2, max_steps=1, progress=False, val_fraction=0.0)
-    buf = os.path.join(_TMP, "seed.npz")
-    m.save(buf)
-    with open(buf, "rb") as f:
-        return f.read()
+_SEEDS: Dict[str, bytes] = {}
+
+
+def _seed_model(kind: str) -> bytes:
+    """A small real model file of each kind, made once."""
+    if kind not in _SEEDS:
+        path = os.path.join(_TMP, f"seed-{kind}.npz")
+        if kind == "charlm":
+            m = CharLM(cell="gru", hidden_size=4, num_layers=1, seed=0)
+            m.fit("abcab\nba", seq_len=3, batch_size=2, max_steps=1, progress=False, val_fraction=0.0)
+            m.save(path)
+        elif kind == "glove":
+            cooc = sp.coo_matrix((np.ones(3, np.float32), ([0, 1, 2], [1, 2, 0])), shape=(3, 3))
+            GloVe(dim=2, epochs=1).fit(cooc, ["a", "b", "c"], progress=False).save(path)
+        else:
+            TextClassifier().fit(["good film", "bad film", "good", "bad"], ["p", "n", "p", "n"]).save(path)
+        with open(path, "rb") as f:
+            _SEEDS[kind] = f.read()
+    return _SEEDS[kind]
+
+
+def _model_file(p: Bytes, kind: str) -> bytes:
+    """Raw bytes (next byte even) or a real model file whose metadata or one array is
+    rewritten with the fuzzer's bytes (odd)."""
+    if p.byte() & 1 == 0:
+        return p.rest()
+    with np.load(io.BytesIO(_seed_model(kind))) as z:
+        arrays = {k: z[k] for k in z.files}
+    names = sorted(arrays)
+    victim = names[p.byte() % len(names)]
+    rest = p.rest()
+    if victim == "meta" and arrays["meta"].dtype.kind == "U":
+        arrays["meta"] = np.array(rest.decode("utf-8", "replace"))
+    elif victim == "meta":
+        arrays["meta"] = np.frombuffer(rest, np.uint8)
+    else:
+        dtype = (arrays[victim].dtype, np.float64, np.int32, np.float32)[len(rest) % 4]
+        n = len(rest) // np.dtype(dtype).itemsize
+        arrays[victim] = np.frombuffer(rest[: n * np.dtype(dtype).itemsize], dtype)
+    out = io.BytesIO()
+    np.savez(out, **arrays)
+    return out.getvalue()
 
 
 def charlm_load(data: bytes) -> None:
-    """CharLM.load on arbitrary bytes (first byte 0) or on a valid model whose metadata or
-    one array the fuzzer rewrites (first byte 1): damaged files must be a ValueError, and a
-    model that loads must be able to sample."""
-    p = Bytes(data)
-    if p.byte() & 1 == 0:
-        blob = p.rest()
-    else:
-        with np.load(io.BytesIO(_charlm_seed())) as z:
-            arrays = {k: z[k] for k in z.files}
-        names = sorted(arrays)
-        victim = names[p.byte() % len(names)]
-        rest = p.rest()
-        if victim == "meta":
-            arrays["meta"] = np.frombuffer(rest, np.uint8)
-        else:
-            a = arrays[victim]
-            dtype = (a.dtype, np.float64, np.int32, np.float32)[len(rest) % 4]
-            n = len(rest) // np.dtype(dtype).itemsize
-            arrays[victim] = np.frombuffer(rest[: n * np.dtype(dtype).itemsize], dtype)
-        out = io.BytesIO()
-        np.savez(out, **arrays)
-        blob = out.getvalue()
+    """CharLM.load on damaged files: a ValueError, and a model that loads must sample."""
     try:
-        m = CharLM.load(_file(blob, "m.npz"))
+        m = CharLM.load(_file(_model_file(Bytes(data), "charlm"), "m.npz"))
     except ValueError:
         return
     m.sample(m.vocab_[0], length=3, seed=0)
+
+
+def model_load(data: bytes) -> None:
+    """GloVe.load and TextClassifier.load on damaged files; what loads must work."""
+    p = Bytes(data)
+    kind = ("glove", "classifier")[p.byte() % 2]
+    path = _file(_model_file(p, kind), "model.npz")
+    try:
+        m = GloVe.load(path) if kind == "glove" else TextClassifier.load(path)
+    except ValueError:
+        return
+    if kind == "glove":
+        v = m.word_vectors()
+        assert np.all(np.isfinite(v.vectors))
+    else:
+        proba = m.predict_proba(["good film"])
+        assert np.all(np.isfinite(proba)) and np.allclose(proba.sum(axis=1), 1.0)
 
 
 # ------------------------------------------------------------------ kernels' argument checks
@@ -361,6 +430,6 @@ def softmax_xent(data: bytes) -> None:
 
 TARGETS: Dict[str, Callable[[bytes], None]] = {
     f.__name__: f for f in (tokenizer, stemmer, vocab_load, vectors_glove, vectors_word2vec_text,
-                            vectors_word2vec_binary, cooccurrence_file, cooccurrence_ids, charlm_load,
+                            vectors_word2vec_binary, vectors_npz, cooccurrence_file, cooccurrence_ids, charlm_load, model_load,
                             kernels, softmax_xent)
 }

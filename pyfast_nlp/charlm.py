@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from . import _core
-from ._base import ParamsMixin, atomic_path, progress_bar, resolve_threads, check_memory
+from ._base import ParamsMixin, atomic_path, check_memory, json_meta, progress_bar, read_npz, resolve_threads
 from .feature_extraction import NotFittedError
 from .nn import Optimizer, clip_grad_norm
 from .text import _check_file
@@ -563,20 +563,20 @@ class CharLM(ParamsMixin):
     def load(cls, path: TextLike) -> "CharLM":
         """Load a model written by :meth:`save`; raises ValueError for a truncated or foreign file."""
         path = _check_file(path)
+        arrays = read_npz(path, "a saved CharLM")
+        meta = json_meta(arrays, path, "a saved CharLM", _FORMAT)
+        arrays.pop("meta")
         try:
-            with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-            meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
-        except (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError) as e:
-            raise ValueError(f"{path} is not a saved CharLM ({type(e).__name__}: {e})") from None
-        except Exception as e:  # zipfile.BadZipFile and friends from a damaged file
-            raise ValueError(f"{path} is not a saved CharLM ({type(e).__name__}: {e})") from None
-        if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
-            raise ValueError(f"{path} is not a saved CharLM")
+            return cls._from_saved(path, arrays, meta)
+        except (KeyError, TypeError, IndexError, AttributeError) as e:  # fields missing or of the wrong kind
+            raise ValueError(f"{path}: a damaged CharLM file ({type(e).__name__}: {e})") from None
+
+    @classmethod
+    def _from_saved(cls, path: str, arrays: Dict[str, np.ndarray], meta: Dict[str, Any]) -> "CharLM":
         model = cls(**meta["params"])
         model._check_params()
         vocab = meta["vocab"]
-        if not vocab or any(not isinstance(ch, str) or len(ch) != 1 for ch in vocab):
+        if not isinstance(vocab, list) or not vocab or any(not isinstance(ch, str) or len(ch) != 1 for ch in vocab):
             raise ValueError(f"{path}: the vocabulary is damaged")
         model._set_vocab("".join(vocab))
         if model.vocab_ != list(vocab):
@@ -604,6 +604,16 @@ class CharLM(ParamsMixin):
                 hidden = {k.split("/", 1)[1]: np.ascontiguousarray(v) for k, v in arrays.items() if k.startswith("hidden/")}
             except KeyError as e:
                 raise ValueError(f"{path}: the optimiser state is incomplete ({e})") from None
+            for i, p in enumerate(model.params_.values()):
+                for st in (s1[i], s2[i]):
+                    if st.shape != p.shape or st.dtype != np.float32 or not np.all(np.isfinite(st)):
+                        raise ValueError(f"{path}: optimiser state {i} is damaged")
+            for k, v in hidden.items():
+                if (v.dtype != np.float32 or v.ndim != 3 or v.shape[0] != int(model.num_layers)
+                        or v.shape[2] != int(model.hidden_size) or not np.all(np.isfinite(v))):
+                    raise ValueError(f"{path}: the saved hidden state {k!r} is damaged")
+            if not isinstance(meta["train_state"], dict):
+                raise ValueError(f"{path}: the training state is damaged")
             model.train_state_ = meta["train_state"]
             model._opt_state = (s1, s2)
             model._hidden_state = hidden

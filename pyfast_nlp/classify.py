@@ -5,12 +5,11 @@ from __future__ import annotations
 import io
 import json
 import os
-import zipfile
 from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from ._base import atomic_write
+from ._base import atomic_write, json_meta, read_npz, str_array
 from .feature_extraction import CountVectorizer
 from .metrics import accuracy, confusion_matrix, macro_f1
 from .naive_bayes import BernoulliNB, ComplementNB, MultinomialNB
@@ -107,17 +106,25 @@ class TextClassifier:
     @classmethod
     def load(cls, path: "os.PathLike[str] | str") -> "TextClassifier":
         path = _check_file(path)
-        with open(path, "rb") as f:
-            raw = f.read()
+        arrays = read_npz(path, "a readable pyfast_nlp model file")
+        meta = json_meta(arrays, path, "a pyfast_nlp text classifier", _FORMAT)
         try:
-            with np.load(io.BytesIO(raw), allow_pickle=False) as z:
-                meta = json.loads(str(z["meta"]))
-                terms = z["terms"].tolist()
-                fc, cc = z["feature_count"], z["class_count"]
-        except (zipfile.BadZipFile, ValueError, OSError, KeyError, EOFError) as e:
-            raise ValueError(f"{path} is not a readable pyfast_nlp model file ({type(e).__name__}: {e})") from None
-        if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
-            raise ValueError(f"{path} is not a pyfast_nlp text classifier")
+            return cls._from_saved(path, arrays, meta)
+        except (KeyError, TypeError, IndexError, AttributeError) as e:  # missing or wrong fields
+            raise ValueError(f"{path}: a damaged text classifier file ({type(e).__name__}: {e})") from None
+
+    @classmethod
+    def _from_saved(cls, path: str, arrays: Dict[str, np.ndarray], meta: Dict[str, Any]) -> "TextClassifier":
+        terms = str_array(arrays["terms"], path, "terms")
+        fc, cc = arrays["feature_count"], arrays["class_count"]
+        if not all(isinstance(t, str) for t in terms) or len(set(terms)) != len(terms):
+            raise ValueError(f"{path}: the term list is damaged (not strings, or repeated terms)")
+        with np.errstate(all="ignore"):
+            ok = (fc.dtype.kind in "iuf" and cc.dtype.kind in "iuf" and np.all(np.isfinite(fc)) and np.all(fc >= 0)
+                  and np.all(np.isfinite(cc)) and np.all(cc > 0) and np.isfinite(cc.sum()) and np.isfinite(fc.sum()))
+        alpha = meta.get("alpha")
+        if not ok or not isinstance(alpha, (int, float)) or not (0 <= alpha < float("inf")):
+            raise ValueError(f"{path}: the counts are damaged")
         vec = dict(meta["vectorizer"])
         vec["ngram_range"] = tuple(vec["ngram_range"])
         self = cls(meta["model"], meta["alpha"], **vec)

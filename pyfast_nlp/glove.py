@@ -5,14 +5,13 @@ import json
 import math
 import os
 import time
-import zipfile
-from typing import Any, Callable, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import scipy.sparse as sp
 
 from . import _core
-from ._base import ParamsMixin, atomic_write, progress_bar, resolve_threads, check_memory
+from ._base import ParamsMixin, atomic_write, check_memory, json_meta, progress_bar, read_npz, resolve_threads
 from .feature_extraction import NotFittedError
 from .text import _check_file
 from .vocab import Vocab
@@ -292,20 +291,25 @@ class GloVe(ParamsMixin):
     @classmethod
     def load(cls, path: "os.PathLike[str] | str") -> "GloVe":
         path = _check_file(path)
+        arrays = read_npz(path, "a saved GloVe model")
+        meta = json_meta(arrays, path, "a saved GloVe model", _FORMAT)
         try:
-            # our own file object: np.load on a damaged zip would leak the handle it opened
-            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
-                params = z["params"]
-                meta = json.loads(z["meta"].tobytes().decode("utf-8"))
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-            raise ValueError(f"{path} is not a saved GloVe model ({e})") from None
-        if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
-            raise ValueError(f"{path} is not a saved GloVe model")
+            return cls._from_saved(path, arrays["params"], meta)
+        except (KeyError, TypeError, IndexError, AttributeError) as e:  # fields missing or of the wrong kind
+            raise ValueError(f"{path}: a damaged GloVe file ({type(e).__name__}: {e})") from None
+
+    @classmethod
+    def _from_saved(cls, path: str, params: np.ndarray, meta: Dict[str, Any]) -> "GloVe":
         model = cls(**meta["params"])
+        model._check_params()
         words = meta["words"]
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            raise ValueError(f"{path}: the word list is damaged")
         block = _core.glove_block(int(model.dim))
         if params.dtype != np.float32 or params.shape != (2 * len(words), block):
             raise ValueError(f"{path}: parameters have shape {params.shape}, expected {(2 * len(words), block)}")
+        if not np.all(np.isfinite(params)):
+            raise ValueError(f"{path}: the parameters hold NaN or infinity")
         model.params_ = np.ascontiguousarray(params)
         model.words_ = list(words)
         model.loss_history_ = list(meta["loss_history"])

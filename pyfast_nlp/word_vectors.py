@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import zipfile
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import _core
-from ._base import atomic_path, atomic_write, resolve_threads
+from ._base import atomic_path, atomic_write, read_npz, resolve_threads, str_array
 from .text import _check_file
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -47,10 +46,12 @@ class WordVectors:
             raise ValueError(f"{len(words)} words but {vec.shape[0]} vectors")
         if not np.issubdtype(vec.dtype, np.number):
             raise TypeError(f"vectors must be numbers, got dtype {vec.dtype}")
-        vec = np.ascontiguousarray(vec, dtype=np.float32)
+        with np.errstate(over="ignore"):  # values beyond float32's range become inf, refused below
+            vec = np.ascontiguousarray(vec, dtype=np.float32)
         if not np.all(np.isfinite(vec)):
             bad = int(np.flatnonzero(~np.all(np.isfinite(vec), axis=1))[0])
-            raise ValueError(f"the vector of {words[bad]!r} (row {bad}) has values that are not finite")
+            raise ValueError(f"the vector of {words[bad]!r} (row {bad}) has values that are not finite "
+                             "(or beyond float32's range)")
         index: Dict[str, int] = {}
         for i, w in enumerate(words):
             if not isinstance(w, str):
@@ -429,13 +430,14 @@ class WordVectors:
     @classmethod
     def load_npz(cls, path: PathLike) -> "WordVectors":
         path = _check_file(path)
+        arrays = read_npz(path, "a word-vectors .npz file")
+        if "words" not in arrays or "vectors" not in arrays:
+            raise ValueError(f"{path} is not a word-vectors .npz file (no 'words' and 'vectors' arrays)")
+        word_list, vec = str_array(arrays["words"], path, "words"), arrays["vectors"]
         try:
-            # our own file object: np.load on a damaged zip would leak the handle it opened
-            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
-                words, vec = z["words"], z["vectors"]
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-            raise ValueError(f"{path} is not a word-vectors .npz file ({e})") from None
-        return cls([str(w) for w in words.tolist()], vec)
+            return cls(word_list, vec)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{path}: {e}") from None
 
     @classmethod
     def load(cls, path: PathLike, format: Optional[str] = None) -> "WordVectors":

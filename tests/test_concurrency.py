@@ -10,12 +10,10 @@ import textwrap
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-import pyfast_nlp
 from pyfast_nlp import GloVe, MultinomialNB, Stemmer, Tokenizer, Vocab, WordVectors, cooccurrence, nn
 from pyfast_nlp.charlm import CharLM
 from pyfast_nlp.feature_extraction import CountVectorizer
