@@ -238,7 +238,10 @@ class CharLM(ParamsMixin):
         gradient is not finite raises ``FloatingPointError`` naming the step, before any weight
         is changed, so the last checkpoint stays good. ``callback(info)`` runs after every step
         with ``{"step", "epoch", "loss_bits", "grad_norm"}`` (plus ``"val_bits"`` at the end of
-        an epoch); returning True stops training.
+        an epoch); returning True stops training. Ctrl-C (``KeyboardInterrupt``) comes back
+        within a step: the model keeps the weights of the last completed step and can sample,
+        and the last checkpoint is intact; to continue exactly, ``load`` that checkpoint and
+        call ``fit`` again.
 
         Gradients are clipped by global norm ``clip`` (None: no clipping), as
         ``torch.nn.utils.clip_grad_norm_`` does; ``optimizer`` is "adam", "sgd" or "adagrad"

@@ -137,7 +137,9 @@ class GloVe(ParamsMixin):
         """Train from a fresh start for ``epochs`` epochs. ``cooc`` is a square sparse
         matrix (from :func:`cooccurrence` or :func:`read_cooccurrence`) with a row per word
         of ``vocab``. ``callback(epoch, loss)`` runs after each epoch; returning ``True``
-        stops training."""
+        stops training. Ctrl-C comes back within a fraction of a second; the model stays
+        usable, with the interrupted epoch partly trained and not counted in ``epochs_done_``
+        (``partial_fit`` continues from there)."""
         self._check_params()
         words = self._words_of(vocab)
         n = len(words)
