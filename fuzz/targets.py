@@ -160,8 +160,17 @@ def vocab_load(data: bytes) -> None:
     assert w.tokens == v.tokens and np.array_equal(w.counts, v.counts)
 
 
-def _vectors_roundtrip(v: WordVectors, fmt: str) -> None:
-    """What a loader accepted must be well formed and survive a save/load in the same format."""
+def _load_vectors(data: bytes, fmt: str) -> None:
+    """A text or binary vectors file: damaged ones are a ValueError; what a loader accepted
+    must be well formed and survive a save/load in the same format."""
+    path, threads = _file(data), 1 + (len(data) & 1)  # the text reader is parallel: 1 and 2 threads
+    loaders = {"glove": lambda: WordVectors.load_glove(path, num_threads=threads),
+               "word2vec": lambda: WordVectors.load_word2vec(path, num_threads=threads),
+               "word2vec-binary": lambda: WordVectors.load_word2vec(path, binary=True)}
+    try:
+        v = loaders[fmt]()
+    except ValueError:
+        return
     assert v.vectors.dtype == np.float32 and v.vectors.ndim == 2 and v.vectors.shape[0] == len(v.words)
     out = os.path.join(_TMP, "roundtrip")
     if any(not w or re.search(r"\s", w) for w in v.words):
@@ -183,27 +192,15 @@ def _vectors_roundtrip(v: WordVectors, fmt: str) -> None:
 
 
 def vectors_glove(data: bytes) -> None:
-    try:
-        v = WordVectors.load_glove(_file(data), num_threads=1 + (len(data) & 1))
-    except ValueError:
-        return
-    _vectors_roundtrip(v, "glove")
+    _load_vectors(data, "glove")
 
 
 def vectors_word2vec_text(data: bytes) -> None:
-    try:
-        v = WordVectors.load_word2vec(_file(data), num_threads=1 + (len(data) & 1))
-    except ValueError:
-        return
-    _vectors_roundtrip(v, "word2vec")
+    _load_vectors(data, "word2vec")
 
 
 def vectors_word2vec_binary(data: bytes) -> None:
-    try:
-        v = WordVectors.load_word2vec(_file(data), binary=True)
-    except ValueError:
-        return
-    _vectors_roundtrip(v, "word2vec-binary")
+    _load_vectors(data, "word2vec-binary")
 
 
 def vectors_npz(data: bytes) -> None:
