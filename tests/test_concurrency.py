@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+import pyfast_nlp
 from pyfast_nlp import GloVe, MultinomialNB, Stemmer, Tokenizer, Vocab, WordVectors, cooccurrence, nn
 from pyfast_nlp.charlm import CharLM
 from pyfast_nlp.feature_extraction import CountVectorizer
@@ -219,30 +220,41 @@ _SCENARIOS = {
 }
 
 
-@pytest.mark.parametrize("scenario", sorted(_SCENARIOS))
-def test_ctrl_c_returns_within_a_second(scenario, tmp_path):
-    script = _PRELUDE + textwrap.dedent(_SCENARIOS[scenario])
-    env = dict(os.environ, OMP_NUM_THREADS="2")
-    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+def _interrupt(proc, scenario, tmp_path):
+    """Wait until the child is into its long work, then press Ctrl-C."""
     try:
-        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+        line = proc.stdout.readline().strip()
+        assert line == "ready", proc.stderr.read()
         time.sleep(1.5)  # well into the long work
         if scenario == "CharLM":  # and past the first checkpoint (slow builds take longer to reach it)
             deadline = time.time() + 120
             while not (tmp_path / "ck" / "model.npz").exists() and time.time() < deadline:
                 time.sleep(0.1)
             time.sleep(0.3)
-        sent = time.time()
+        proc.sent = time.time()
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-    finally:
+    except BaseException:
         proc.kill()
+        raise
+
+
+@pytest.mark.parametrize("scenario", sorted(_SCENARIOS))
+def test_ctrl_c_returns_within_a_second(scenario, tmp_path):
+    script = _PRELUDE + textwrap.dedent(_SCENARIOS[scenario])
+    # the child imports the very package under test, not a source tree it happens to run in
+    pkg_root = os.path.dirname(os.path.dirname(pyfast_nlp.__file__))
+    env = dict(os.environ, OMP_NUM_THREADS="2",
+               PYTHONPATH=os.pathsep.join([pkg_root] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    with subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path) as proc:
+        _interrupt(proc, scenario, tmp_path)
+        out, err = proc.communicate(timeout=60)
     lines = [ln for ln in out.splitlines() if ln.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, err[-3000:]
     res = json.loads(lines[-1][7:])
     assert not res.get("finished"), "the work ended before the signal; make it longer"
-    assert res["caught"] - sent < 1.0, f"{scenario}: control came back {res['caught'] - sent:.2f} s after Ctrl-C"
+    late = res["caught"] - proc.sent
+    assert late < 1.0, f"{scenario}: control came back {late:.2f} s after Ctrl-C"
     if "left" in res:
         assert [f for f in res["left"] if f != "model.npz"] == [], f"temporary files left: {res['left']}"
     if "usable" in res:
