@@ -108,7 +108,8 @@ def tokenizer(data: bytes) -> None:
             assert any(0xD800 <= ord(c) <= 0xDFFF for c in text)
             return
     assert all(isinstance(t, str) and t for t in got), got
-    assert tok.tokenize_batch([text, text], num_threads=2) == [got, got]
+    inp = raw if as_bytes else text  # (the same kind: NFC applies to str input only)
+    assert tok.tokenize_batch([inp, inp], num_threads=2) == [got, got]
     if not split_script:
         if nfc and not as_bytes:  # NFC applies to str input only
             text = unicodedata.normalize("NFC", text)

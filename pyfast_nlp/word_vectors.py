@@ -46,7 +46,7 @@ class WordVectors:
             raise ValueError(f"{len(words)} words but {vec.shape[0]} vectors")
         if not np.issubdtype(vec.dtype, np.number):
             raise TypeError(f"vectors must be numbers, got dtype {vec.dtype}")
-        with np.errstate(over="ignore"):  # values beyond float32's range become inf, refused below
+        with np.errstate(over="ignore", invalid="ignore"):  # values beyond float32's range become inf, refused below
             vec = np.ascontiguousarray(vec, dtype=np.float32)
         if not np.all(np.isfinite(vec)):
             bad = int(np.flatnonzero(~np.all(np.isfinite(vec), axis=1))[0])
