@@ -127,7 +127,7 @@ def _id_batches(docs: Iterable[np.ndarray]) -> Iterable[Tuple[np.ndarray, np.nda
     for d in docs:
         buf.append(d)
         n += len(d)
-        if n >= 1 << 22:
+        if n >= 1 << 20:  # about a quarter of a second of counting per call: Ctrl-C is checked between calls
             yield _flatten(buf)
             buf, n = [], 0
     if buf:

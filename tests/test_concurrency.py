@@ -254,7 +254,9 @@ def test_ctrl_c_returns_within_a_second(scenario, tmp_path):
     res = json.loads(lines[-1][7:])
     assert not res.get("finished"), "the work ended before the signal; make it longer"
     late = res["caught"] - proc.sent
-    assert late < 1.0, f"{scenario}: control came back {late:.2f} s after Ctrl-C"
+    # a second, as the issue asks; the sanitizer build runs everything 2-3x slower
+    limit = 3.0 if pyfast_nlp.build_info()["sanitize"] else 1.0
+    assert late < limit, f"{scenario}: control came back {late:.2f} s after Ctrl-C"
     if "left" in res:
         assert [f for f in res["left"] if f != "model.npz"] == [], f"temporary files left: {res['left']}"
     if "usable" in res:
