@@ -13,9 +13,11 @@ checked-in seed corpus on every test run. See FUZZING.md.
 """
 from __future__ import annotations
 
+import atexit
 import io
 import os
 import re
+import shutil
 import tempfile
 import unicodedata
 from typing import Callable, Dict
@@ -30,6 +32,7 @@ from pyfast_nlp.classify import TextClassifier
 
 CLEAN = (ValueError, TypeError)
 _TMP = tempfile.mkdtemp(prefix="pfn-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 
 
 class Bytes:
