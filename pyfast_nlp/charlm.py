@@ -116,9 +116,10 @@ class CharLM(ParamsMixin):
     def _init_weights(self, V: int) -> None:
         rng = np.random.default_rng(self.seed)
         H = int(self.hidden_size)
-        n = sum(int(np.prod(s)) for s in self._param_shapes(V).values())
+        sizes = [int(np.prod(s)) for s in self._param_shapes(V).values()]
+        n = sum(sizes)
         # float32 weights, gradients and two optimiser states, and the float64 draw of the largest
-        check_memory(4 * 4 * n + 8 * max(int(np.prod(s)) for s in self._param_shapes(V).values()),
+        check_memory(4 * 4 * n + 8 * max(sizes),
                      f"a {self.cell.upper()} of {self.num_layers} x {H} units ({n:,} parameters)",
                      "lower hidden_size or num_layers")
         self.params_: Dict[str, np.ndarray] = {}
