@@ -66,6 +66,22 @@ def test_matches_plain_reference(symmetric, distance_weighting, window):
         np.testing.assert_array_equal(got, got.T)
 
 
+@pytest.mark.parametrize("symmetric", [True, False])
+@pytest.mark.parametrize("dense_bytes", [64, 20000])
+def test_partly_dense_block_matches_reference(symmetric, dense_bytes):
+    # 20000 bytes: the frequent words' rows are dense over several 64-column blocks, the
+    # rest of the pairs sparse; 64 bytes: almost nothing dense
+    docs = random_corpus(7, n_docs=600, n_words=400)
+    vocab = Vocab.build(docs, tokenizer=WS, min_count=1, specials=())
+    counter = cooc_module._count(docs, vocab, WS, 5, symmetric, True, 2, "4GB", None, False,
+                                 dense_bytes=dense_bytes)
+    row, col, val = counter.to_coo(symmetric, 2)
+    got = sp.coo_matrix((val, (row, col)), shape=(len(vocab), len(vocab))).toarray().astype(np.float64)
+    R = reference(docs, vocab, 5, symmetric)
+    np.testing.assert_allclose(got, R, rtol=1e-6, atol=0)
+    assert len(val) == np.count_nonzero(R)
+
+
 def test_oov_removed_before_windowing_and_newline_bounds_window(tmp_path):
     vocab = Vocab(["a", "b", "c"], specials=())
     # "x" is not in the vocabulary: a and b become neighbours (distance 1, weight 1).

@@ -65,10 +65,16 @@ size_t sort_and_combine(Rec* a, Rec* tmp, size_t n, int bits) {
     for (size_t i = 0; i < n; ++i) dst[h[(src[i].key >> shift) & (kBuckets - 1)]++] = src[i];
     std::swap(src, dst);
   }
+  // Runs of equal keys are summed in double (a frequent pair has millions of float
+  // records: a float running sum drifted by parts per million). src may be tmp:
+  // combining copies back into a (m <= i, so a read is never overwritten first).
   size_t m = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (m && a[m - 1].key == src[i].key) a[m - 1].val += src[i].val;
-    else a[m++] = src[i];  // src may be tmp: combining copies back into a
+  for (size_t i = 0; i < n;) {
+    const uint64_t key = src[i].key;
+    double sum = src[i].val;
+    for (++i; i < n && src[i].key == key; ++i) sum += src[i].val;
+    a[m].key = key;
+    a[m++].val = static_cast<float>(sum);
   }
   return m;
 }
@@ -440,18 +446,42 @@ size_t CooccurCounter::gather_partition(int p, std::vector<CooccurRecord>& a, st
 // Calls f(row rank, column rank, value) for the nonzero dense cells of rows [r0, r1):
 // X[a][c] = D[c][a] (the block is indexed [centre][left]), plus D[a][c] when symmetric
 // (the pair seen the other way round; then only c >= a).
+// D[c][r] walks down a column of the block: the columns are taken 64 at a time, so the
+// rows [r0, r1) of those 64 block rows stay in cache while they are read (one pass down
+// whole columns missed the cache at every cell).
 template <class F>
 void CooccurCounter::dense_rows(int32_t r0, int32_t r1, F&& f) const {
   const bool sym = cfg_.symmetric;
   const double* d0 = shards_[0]->dense.data();
-  for (int32_t r = r0; r < r1; ++r) {
-    const int32_t lim = lim_[r];
-    for (int32_t c = sym ? r : 0; c < lim; ++c) {
-      double v = d0[off_[c] + r];
-      if (sym && c != r) v += d0[off_[r] + c];
-      if (v != 0) f(r, c, v);
+  constexpr int32_t kCols = 64;
+  const int32_t widest = r0 < r1 ? lim_[r0] : 0;  // lim_ does not grow with the row
+  for (int32_t cb = sym ? r0 : 0; cb < widest; cb += kCols) {
+    for (int32_t r = r0; r < r1; ++r) {
+      const int32_t c1 = std::min(cb + kCols, lim_[r]);
+      if (c1 <= cb) break;  // this row and the following ones end before the block
+      for (int32_t c = std::max(cb, sym ? r : 0); c < c1; ++c) {
+        double v = d0[off_[c] + r];
+        if (sym && c != r) v += d0[off_[r] + c];
+        if (v != 0) f(r, c, v);
+      }
     }
   }
+}
+
+// Row boundaries of `chunks` dense tasks with about the same number of cells each (the
+// frequent words' rows are far longer than the rest).
+std::vector<int32_t> CooccurCounter::dense_chunks(int chunks) const {
+  std::vector<int32_t> b{0};
+  const bool sym = cfg_.symmetric;
+  uint64_t total = 0;
+  for (int32_t r = 0; r < rows_; ++r) total += static_cast<uint64_t>(std::max(0, lim_[r] - (sym ? r : 0)));
+  uint64_t acc = 0;
+  for (int32_t r = 0; r < rows_; ++r) {
+    acc += static_cast<uint64_t>(std::max(0, lim_[r] - (sym ? r : 0)));
+    if (acc * static_cast<uint64_t>(chunks) >= total * b.size() && r + 1 < rows_) b.push_back(r + 1);
+  }
+  b.push_back(rows_);
+  return b;
 }
 
 void CooccurCounter::merge(const std::vector<CooccurSink*>& sinks, const std::function<void()>& poll) {
@@ -460,8 +490,8 @@ void CooccurCounter::merge(const std::vector<CooccurSink*>& sinks, const std::fu
   const uint64_t mask = (uint64_t(1) << key_shift_) - 1;
   const int workers = static_cast<int>(sinks.size());
   // Tasks: the sparse partitions, then the dense rows in chunks.
-  const int32_t dense_chunks = std::min<int32_t>(rows_, 64);
-  const long tasks = kParts + dense_chunks;
+  const std::vector<int32_t> chunk = dense_chunks(64);
+  const long tasks = kParts + static_cast<long>(chunk.size()) - 1;
   FirstError err;
 #pragma omp parallel num_threads(workers)
   {
@@ -482,8 +512,7 @@ void CooccurCounter::merge(const std::vector<CooccurSink*>& sinks, const std::fu
             emit(static_cast<int32_t>(a[i].key >> key_shift_), static_cast<int32_t>(a[i].key & mask), a[i].val);
         } else {
           const int64_t ch = task - kParts;
-          dense_rows(static_cast<int32_t>(rows_ * ch / dense_chunks),
-                     static_cast<int32_t>(rows_ * (ch + 1) / dense_chunks), emit);
+          dense_rows(chunk[ch], chunk[ch + 1], emit);
         }
       });
     }
@@ -496,8 +525,8 @@ CooMatrix CooccurCounter::merge_coo(int workers, const std::function<void()>& po
   finish_counting();
   const bool sym = cfg_.symmetric;
   const uint64_t mask = (uint64_t(1) << key_shift_) - 1;
-  const int32_t dense_chunks = std::min<int32_t>(rows_, 64);
-  const long tasks = kParts + dense_chunks;
+  const std::vector<int32_t> chunk = dense_chunks(64);
+  const long tasks = kParts + static_cast<long>(chunk.size()) - 1;
   // Phase 1: each task's entries, sorted and summed (sparse partitions are freed as they
   // are read, so the counts never exist twice in full).
   std::vector<std::vector<Rec>> part(static_cast<size_t>(tasks));
@@ -517,8 +546,7 @@ CooMatrix CooccurCounter::merge_coo(int workers, const std::function<void()>& po
           res.assign(a.begin(), a.begin() + static_cast<long>(m));
         } else {
           const int64_t ch = task - kParts;
-          dense_rows(static_cast<int32_t>(rows_ * ch / dense_chunks),
-                     static_cast<int32_t>(rows_ * (ch + 1) / dense_chunks),
+          dense_rows(chunk[ch], chunk[ch + 1],
                      [&](int32_t r, int32_t c, double v) {
                        res.push_back(Rec{(uint64_t(r) << key_shift_) | uint64_t(c), static_cast<float>(v)});
                      });

@@ -115,6 +115,7 @@ class CooccurCounter {
   size_t gather_partition(int p, std::vector<CooccurRecord>& a, std::vector<CooccurRecord>& tmp);
   template <class F>
   void dense_rows(int32_t r0, int32_t r1, F&& f) const;
+  std::vector<int32_t> dense_chunks(int chunks) const;
   void block_full(Shard& sh, int part);
   void compact(Shard& sh);
   void spill(Shard& sh);
