@@ -142,7 +142,10 @@ def test_threads_give_the_same_answers_as_serial_calls(corpus, charlm):
 
 # ------------------------------------------------------------------ Ctrl-C
 _PRELUDE = """
-import json, os, sys, time
+import json, os, signal, sys, time
+# Python's Ctrl-C handler, as in any terminal: a shell that started the test run in the
+# background hands its children SIGINT ignored, and Python then installs no handler
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import numpy as np
 import pyfast_nlp
 from pyfast_nlp import *
@@ -248,7 +251,12 @@ def test_ctrl_c_returns_within_a_second(scenario, tmp_path):
     with subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path) as proc:
         _interrupt(proc, scenario, tmp_path)
-        out, err = proc.communicate(timeout=60)
+        try:
+            out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            pytest.fail(f"{scenario}: still running 60 s after Ctrl-C\n{err[-3000:]}")
     lines = [ln for ln in out.splitlines() if ln.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, err[-3000:]
     res = json.loads(lines[-1][7:])
