@@ -289,21 +289,25 @@ void init_rnn(py::module_& m) {
 
   m.def(
       "gemm",
-      [](py::object a, py::object b, bool reference, int threads) {
+      [](py::object a, py::object b, bool reference, int threads, bool a_transposed) {
+        // a_transposed: `a` holds A^T, shape (K, M), read with strides (1, M) as the
+        // weight-gradient products read X^T.
         py::array aa = py::array::ensure(a), ba = py::array::ensure(b);
-        if (!aa || !ba || aa.ndim() != 2 || ba.ndim() != 2 || aa.shape(1) != ba.shape(0))
-          throw py::value_error("gemm takes (M, K) and (K, N) arrays");
-        const py::ssize_t M = aa.shape(0), K = aa.shape(1), N = ba.shape(1);
-        F32 af = input(a, {M, K}, "a"), bf = input(b, {K, N}, "b");
+        if (!aa || !ba || aa.ndim() != 2 || ba.ndim() != 2 || aa.shape(a_transposed ? 0 : 1) != ba.shape(0))
+          throw py::value_error(a_transposed ? "gemm takes (K, M) and (K, N) arrays" : "gemm takes (M, K) and (K, N) arrays");
+        const py::ssize_t M = aa.shape(a_transposed ? 1 : 0), K = ba.shape(0), N = ba.shape(1);
+        F32 af = a_transposed ? input(a, {K, M}, "a") : input(a, {M, K}, "a"), bf = input(b, {K, N}, "b");
+        const std::ptrdiff_t rsa = a_transposed ? 1 : K, csa = a_transposed ? M : 1;
         py::array_t<float> c({M, N});
         py::gil_scoped_release nogil;
         if (reference)
-          gemm_reference(int(M), int(N), int(K), af.data(), K, 1, bf.data(), N, 1, c.mutable_data(), N, false);
+          gemm_reference(int(M), int(N), int(K), af.data(), rsa, csa, bf.data(), N, 1, c.mutable_data(), N, false);
         else
-          gemm(int(M), int(N), int(K), af.data(), K, 1, bf.data(), N, 1, c.mutable_data(), N, false, threads);
+          gemm(int(M), int(N), int(K), af.data(), rsa, csa, bf.data(), N, 1, c.mutable_data(), N, false, threads);
         return c;
       },
-      py::arg("a"), py::arg("b"), py::arg("reference") = false, py::arg("threads") = 1);
+      py::arg("a"), py::arg("b"), py::arg("reference") = false, py::arg("threads") = 1,
+      py::arg("a_transposed") = false);
 
   py::class_<Sampler>(m, "Sampler")
       .def(py::init([](const std::string& cell_name, int vocab, int hidden, py::object embedding,

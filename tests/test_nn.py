@@ -72,6 +72,20 @@ def test_gemm_matches_reference(M, K, N):
     assert np.allclose(_core.gemm(a, b, True, 1), ref, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("M,K,N", [(1, 1, 1), (7, 9, 5), (8, 8, 32), (13, 300, 33), (130, 8200, 65),
+                                   (512, 1000, 128)])
+def test_gemm_of_a_transposed_matrix_matches_reference(M, K, N):
+    # the weight-gradient products X^T dG read A from a (K, M) array; packed by its own path
+    rng = np.random.default_rng(M + K * N)
+    at = rng.standard_normal((K, M)).astype(np.float32)
+    b = rng.standard_normal((K, N)).astype(np.float32)
+    ref = at.T.astype(np.float64) @ b
+    for threads in (1, 2):
+        got = _core.gemm(at, b, False, threads, a_transposed=True)
+        err = np.abs(got - ref).max() / np.abs(ref).max()
+        assert err < 1e-5, f"largest relative difference {err:.2e}"
+
+
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("B,H", [(3, 6), (24, 40), (5, 560)])  # (24, 40): the units split over 2 threads;
 # (5, 560): the step product runs over K = H in more than one slice (AVX-512 and AVX2 builds)
