@@ -303,10 +303,11 @@ double softmax_xent_forward_backward(int N, int H, int V, const float* y, const 
   threads = resolve_threads(threads);
   check_ids(targets, N, V);
   const KernelTable& kt = kernels();
-  std::vector<float> logits(static_cast<size_t>(N) * V);
+  // Not zero-filled: the product writes every logit, the softmax every dlogit.
+  Buffer<float> logits(static_cast<size_t>(N) * V);
   gemm(N, V, H, y, H, 1, w, 1, H, logits.data(), V, false, threads);
   const bool grads = dw || db || dy;
-  std::vector<float> dlog(grads ? static_cast<size_t>(N) * V : 0);
+  Buffer<float> dlog(grads ? static_cast<size_t>(N) * V : 0);
   double loss = 0.0;
   const int nt = static_cast<size_t>(N) * V < (1 << 14) ? 1 : threads;
 #pragma omp parallel for num_threads(nt) schedule(static) reduction(+ : loss) if (nt > 1)
@@ -315,7 +316,7 @@ double softmax_xent_forward_backward(int N, int H, int V, const float* y, const 
     for (int j = 0; j < V; ++j) row[j] += b[j];
     loss += kt.softmax_xent(V, row, targets[n], grads ? dlog.data() + static_cast<size_t>(n) * V : nullptr, scale);
   }
-  if (logits_out) std::copy(logits.begin(), logits.end(), logits_out);
+  if (logits_out) std::copy(logits.data(), logits.data() + logits.size(), logits_out);
   if (!grads) return loss;
   if (dw) gemm(V, H, N, dlog.data(), 1, V, y, H, 1, dw, H, true, threads);
   if (db) add_colsum(dlog.data(), N, V, 0, V, db, threads);
