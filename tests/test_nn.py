@@ -186,16 +186,18 @@ def test_truncated_bptt_gradient_stops_at_chunk_boundary(cell):
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_id_input_equals_one_hot(cell):
-    x, h0, c0, w = make(cell, T=5, B=4, I=7, H=8)
-    ids = np.random.default_rng(0).integers(0, 7, (5, 4)).astype(np.int32)
+@pytest.mark.parametrize("B,H,threads", [(4, 8, 1), (16, 67, 2)])  # 2 threads: 33 + 34 units
+def test_id_input_equals_one_hot(cell, B, H, threads):
+    # id input reads w_ih^T rows in the steps, and sums w_ih's and the biases' gradients there
+    x, h0, c0, w = make(cell, T=5, B=B, I=7, H=H, scale=0.3)
+    ids = np.random.default_rng(0).integers(0, 7, (5, B)).astype(np.int32)
     onehot = np.eye(7, dtype=np.float32)[ids]
-    y1, h1, _, ca = run(cell, ids, h0, c0, w)
-    y2, h2, _, cb = run(cell, onehot, h0, c0, w)
+    y1, h1, _, ca = run(cell, ids, h0, c0, w, num_threads=threads)
+    y2, h2, _, cb = run(cell, onehot, h0, c0, w, num_threads=1)
     assert np.allclose(y1, y2, atol=1e-6)
-    dy = np.ones_like(y1)
-    g1 = back(cell, dy, None, None, ca)
-    g2 = back(cell, dy, None, None, cb)
+    dy = np.random.default_rng(1).standard_normal(y1.shape).astype(np.float32)
+    g1 = back(cell, dy, None, None, ca, num_threads=threads)
+    g2 = back(cell, dy, None, None, cb, num_threads=1)
     assert "dx" not in g1
     for k in ("dw_ih", "dw_hh", "db_ih", "db_hh", "dh0"):
         assert np.allclose(g1[k], g2[k], atol=1e-5), k

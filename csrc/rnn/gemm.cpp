@@ -10,7 +10,7 @@ const KernelTable& kernels() {
   static const KernelTable* table = [] {
 #if defined(__GNUC__) && defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return kernels_avx512();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) return kernels_avx512();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return kernels_avx2();
 #endif
     return kernels_generic();

@@ -91,22 +91,21 @@ void layer_forward(const LayerShape& s, const float* x, const int32_t* ids, cons
   cache.gates.resize(lstm || gru ? saved_steps * B * GH : 0);
   cache.aux.resize(lstm || gru ? saved_steps * B * H : 0);
 
-  // Input projection for all steps at once (a row gather for id input); b_hh joins b_ih
-  // except in the GRU, whose n gate needs W_hn h + b_hn on its own.
+  // Input projection: for id input, row ids[n] of wt = w_ih^T + bias, read by the steps
+  // themselves (a (T*B, G*H) copy of the rows would be written and read back through memory);
+  // otherwise one product for all steps. b_hh joins b_ih except in the GRU, whose n gate
+  // needs W_hn h + b_hn on its own.
   std::vector<float> bias(GH);
   for (int j = 0; j < GH; ++j) bias[j] = w.b_ih[j] + (gru ? 0.0f : w.b_hh[j]);
-  float* xproj = cache.work.resize(N * GH);
+  std::vector<float> wt;
+  float* xproj = nullptr;
   if (ids) {
-    std::vector<float> wt(static_cast<size_t>(I) * GH);  // w_ih^T: one row per symbol
-    for (int g = 0; g < GH; ++g)
-      for (int i = 0; i < I; ++i) wt[static_cast<size_t>(i) * GH + g] = w.w_ih[static_cast<size_t>(g) * I + i];
-#pragma omp parallel for num_threads(threads) schedule(static) if (N * GH > (1 << 16))
-    for (ptrdiff_t n = 0; n < static_cast<ptrdiff_t>(N); ++n) {
-      const float* src = wt.data() + static_cast<size_t>(ids[n]) * GH;
-      float* dst = xproj + n * GH;
-      for (int j = 0; j < GH; ++j) dst[j] = src[j] + bias[j];
-    }
+    wt.resize(static_cast<size_t>(I) * GH);
+    for (int i = 0; i < I; ++i)
+      for (int g = 0; g < GH; ++g)
+        wt[static_cast<size_t>(i) * GH + g] = w.w_ih[static_cast<size_t>(g) * I + i] + bias[g];
   } else {
+    xproj = cache.work.resize(N * GH);
     gemm(static_cast<int>(N), GH, I, x, I, 1, w.w_ih, 1, I, xproj, GH, false, threads);
 #pragma omp parallel for num_threads(threads) schedule(static) if (N * GH > (1 << 16))
     for (ptrdiff_t n = 0; n < static_cast<ptrdiff_t>(N); ++n) {
@@ -142,11 +141,15 @@ void layer_forward(const LayerShape& s, const float* x, const int32_t* ids, cons
     float* gl = local[tid].data();
     std::vector<float>& work = works[tid];
     for (int t = 0; t < T; ++t) {
-      const float* xp = xproj + static_cast<size_t>(t) * B * GH;
+      // xrow(b): this step's input projection for batch row b
+      auto xrow = [&](int b) {
+        const size_t n = static_cast<size_t>(t) * B + b;
+        return ids ? wt.data() + static_cast<size_t>(ids[n]) * GH : xproj + n * GH;
+      };
       const size_t st = save_for_backward ? t : 0;
       for (int b = 0; b < B; ++b)
         for (int g = 0; g < G; ++g) {
-          const float* src = gru ? w.b_hh + g * H + u0 : xp + static_cast<size_t>(b) * GH + g * H + u0;
+          const float* src = gru ? w.b_hh + g * H + u0 : xrow(b) + g * H + u0;
           std::memcpy(gl + static_cast<size_t>(b) * NL + g * Hs, src, Hs * sizeof(float));
         }
       const float* hprev = hs + static_cast<size_t>(t) * B * H;
@@ -163,7 +166,7 @@ void layer_forward(const LayerShape& s, const float* x, const int32_t* ids, cons
                           ga + 2 * H, ga + 3 * H, cnext, cache.aux.data() + st * B * H + o,
                           hnext + o);
         } else if (gru) {
-          const float* xr = xp + static_cast<size_t>(b) * GH + u0;
+          const float* xr = xrow(b) + u0;
           float* ga = cache.gates.data() + (st * B + b) * GH + u0;
           kt.gru_forward(Hs, xr, xr + H, xr + 2 * H, row, row + Hs, row + 2 * Hs, hprev + o, ga,
                          ga + H, ga + 2 * H, cache.aux.data() + st * B * H + o, hnext + o);
