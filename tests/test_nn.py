@@ -1,5 +1,9 @@
 """Recurrent kernels: against a plain float64 numpy reference, by float64 finite differences
 (including two chunks with carried state), and against PyTorch when it is installed."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -366,3 +370,21 @@ def test_optimizers_match_torch(kind):
         topt.step()
         assert abs(norm - float(tnorm)) < 1e-4 * norm
     assert np.abs(ours - pt.detach().numpy()).max() < 1e-5
+
+
+@pytest.mark.skipif(bool(os.environ.get("PYFAST_NLP_KERNELS")), reason="already running with a narrower kernel set")
+@pytest.mark.parametrize("isa", ["generic", "avx2"])
+def test_narrower_kernel_sets_pass_the_kernel_tests(isa):
+    # This CPU runs the widest kernels it has; the AVX2 and generic builds (what other CPUs
+    # get) are checked here by running the kernel tests again with PYFAST_NLP_KERNELS.
+    env = dict(os.environ, PYFAST_NLP_KERNELS=isa)
+    code = "from pyfast_nlp import nn; print(nn.kernel_isa())"
+    got = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    if got.stdout.strip() != isa:
+        pytest.skip(f"this CPU has no {isa} kernels")
+    tests = ("gemm or forward_matches or finite_differences or truncated or id_input or threads_agree "
+             "or softmax or matches_torch")
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", __file__,
+                          "-k", tests], env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout

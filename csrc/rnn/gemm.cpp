@@ -1,6 +1,8 @@
 #include "rnn/gemm.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 
 #include "common/parallel.h"
 
@@ -8,10 +10,17 @@ namespace pfn::rnn {
 
 const KernelTable& kernels() {
   static const KernelTable* table = [] {
+    // PYFAST_NLP_KERNELS=generic or avx2 picks a narrower set than the CPU allows (to test
+    // or compare them); a set the CPU lacks is never picked.
+    const char* want = std::getenv("PYFAST_NLP_KERNELS");
+    const std::string cap = want ? want : "";
 #if defined(__GNUC__) && defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) return kernels_avx512();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return kernels_avx2();
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (cap != "generic" && cap != "avx2" && __builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512vl"))
+      return kernels_avx512();
+    if (cap != "generic" && avx2) return kernels_avx2();
 #endif
     return kernels_generic();
   }();
