@@ -374,17 +374,23 @@ def test_optimizers_match_torch(kind):
 
 @pytest.mark.skipif(bool(os.environ.get("PYFAST_NLP_KERNELS")), reason="already running with a narrower kernel set")
 @pytest.mark.parametrize("isa", ["generic", "avx2"])
-def test_narrower_kernel_sets_pass_the_kernel_tests(isa):
+def test_narrower_kernel_sets_pass_the_kernel_tests(isa, tmp_path):
     # This CPU runs the widest kernels it has; the AVX2 and generic builds (what other CPUs
     # get) are checked here by running the kernel tests again with PYFAST_NLP_KERNELS.
-    env = dict(os.environ, PYFAST_NLP_KERNELS=isa)
+    # the children import the package this process imported (an installed one, or a source
+    # tree), and run where no other copy of it can shadow that
+    pkg_root = os.path.dirname(os.path.dirname(nn.__file__))
+    env = dict(os.environ, PYFAST_NLP_KERNELS=isa,
+               PYTHONPATH=os.pathsep.join([pkg_root] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    cwd = str(tmp_path)
     code = "from pyfast_nlp import nn; print(nn.kernel_isa())"
-    got = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    got = subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True, text=True)
+    assert got.returncode == 0, got.stderr[-2000:]
     if got.stdout.strip() != isa:
         pytest.skip(f"this CPU has no {isa} kernels")
     tests = ("gemm or forward_matches or finite_differences or truncated or id_input or threads_agree "
              "or softmax or matches_torch")
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", __file__,
-                          "-k", tests], env=env, capture_output=True, text=True, timeout=600)
+                          "-k", tests], env=env, cwd=cwd, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert " passed" in run.stdout
