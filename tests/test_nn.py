@@ -192,7 +192,7 @@ def test_truncated_bptt_gradient_stops_at_chunk_boundary(cell):
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("B,H,threads", [(4, 8, 1), (16, 67, 2)])  # 2 threads: 33 + 34 units
 def test_id_input_equals_one_hot(cell, B, H, threads):
-    # id input reads w_ih^T rows in the steps, and sums w_ih's and the biases' gradients there
+    # id input: the steps read rows of w_ih^T + bias; backward scatter-adds into w_ih^T rows
     x, h0, c0, w = make(cell, T=5, B=B, I=7, H=H, scale=0.3)
     ids = np.random.default_rng(0).integers(0, 7, (5, B)).astype(np.int32)
     onehot = np.eye(7, dtype=np.float32)[ids]
