@@ -123,20 +123,41 @@ def test_file_list_tokens_and_ids_agree(tmp_path):
     np.testing.assert_allclose(a, d, rtol=1e-6)
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("repeated", [False, True])
-def test_memory_limit_compacts_or_spills_and_leaves_nothing(tmp_path, threads, repeated):
+PAD = 1 << 20  # words put in front of a vocabulary to push its ranks past 2^20
+
+
+def widened(vocab):
+    """`vocab` behind PAD more frequent unused words: its words' ranks are PAD and up, so
+    sparse pair keys no longer fit 32 bits and the counter uses its 12-byte records."""
+    top = int(vocab.counts.max()) + 1
+    return Vocab([f"pad{i}" for i in range(PAD)] + vocab.tokens,
+                 counts=np.concatenate([np.full(PAD, top), vocab.counts]), specials=())
+
+
+def unpadded(row, col, val, n, wide):
+    """The counts among the real words as a dense (n, n) array; nothing may touch the pad."""
+    off = PAD if wide else 0
+    assert len(row) == 0 or (row.min() >= off and col.min() >= off)
+    return sp.coo_matrix((val, (row - off, col - off)), shape=(n, n)).toarray().astype(np.float64)
+
+
+@pytest.mark.parametrize("threads,repeated,wide", [
+    (1, False, False), (2, False, False), (1, True, False), (2, True, False),
+    (2, False, True), (1, True, True)])
+def test_memory_limit_compacts_or_spills_and_leaves_nothing(tmp_path, threads, repeated, wide):
     # Distinct pairs must go to disk; a corpus that repeats itself collapses in memory.
-    docs = random_corpus(3, n_docs=3000 if repeated else 12000, n_words=3000, zipf=False)
+    docs = random_corpus(3, n_docs=5000 if repeated else 20000, n_words=3000, zipf=False)
     if repeated:
         docs = docs * 4
     vocab = Vocab.build(docs, tokenizer=WS, specials=())
-    R = reference(docs[:3000], vocab, 7) * 4 if repeated else reference(docs, vocab, 7)
+    R = reference(docs[:5000], vocab, 7) * 4 if repeated else reference(docs, vocab, 7)
     spill_dir = tmp_path / "spill"
     spill_dir.mkdir()
-    # A tiny dense block and the smallest memory limit.
-    counter = cooc_module._count(docs, vocab, WS, 7, True, True, threads, "16MB", str(spill_dir),
-                                 False, dense_bytes=64)
+    # A tiny dense block and the smallest memory limit (about 2.2 million records of 8
+    # bytes, or 12 when wide, go to the sparse blocks).
+    limit = 16 << 20
+    counter = cooc_module._count(docs, widened(vocab) if wide else vocab, WS, 7, True, True,
+                                 threads, limit, str(spill_dir), False, dense_bytes=64)
     row, col, val = counter.to_coo(True, threads)
     st = counter.stats()
     assert st["compactions"] > 0
@@ -144,10 +165,22 @@ def test_memory_limit_compacts_or_spills_and_leaves_nothing(tmp_path, threads, r
         assert st["spills"] == 0
     elif not repeated:
         assert st["spills"] > 0 and st["spilled_bytes"] > 0
-    assert st["peak_bytes"] <= (16 << 20) + threads * 24576  # racing threads: a block each over
-    X = sp.coo_matrix((val, (row, col)), shape=R.shape).toarray()
-    np.testing.assert_allclose(X, R, rtol=2e-6)
+    assert st["peak_bytes"] <= limit + threads * 24576  # racing threads: a block each over
+    np.testing.assert_allclose(unpadded(row, col, val, len(vocab), wide), R, rtol=2e-6)
     assert os.listdir(spill_dir) == []  # spill files are unlinked as soon as created
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_vocabulary_past_2_20_words_matches_reference(symmetric):
+    # Ranks past 2^20: the records keep 64-bit keys; every pair is sparse (dense_bytes=64).
+    docs = random_corpus(11, n_docs=500, n_words=300)
+    vocab = Vocab.build(docs, tokenizer=WS, specials=())
+    counter = cooc_module._count(docs, widened(vocab), WS, 5, symmetric, True, 2, "4GB", None,
+                                 False, dense_bytes=64)
+    row, col, val = counter.to_coo(symmetric, 2)
+    R = reference(docs, vocab, 5, symmetric)
+    np.testing.assert_allclose(unpadded(row, col, val, len(vocab), True), R, rtol=1e-6, atol=0)
+    assert len(val) == np.count_nonzero(R)
 
 
 def test_threads_agree(corpus_path):

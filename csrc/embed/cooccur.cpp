@@ -18,38 +18,43 @@
 
 namespace pfn {
 
-// A sparse pair: key = (row rank << shift) | column rank, and its partial sum.
+namespace {
+
+// A sparse pair's record: its key (row rank << shift | column rank) without the low
+// kPartBits, which the partition holding the record implies, and a partial sum. The
+// key fits 32 bits for vocabularies up to 2^20 words: 8-byte records, a third less
+// memory traffic than 12-byte ones in counting, spilling and merging.
 #pragma pack(push, 4)
-struct CooccurRecord {
-  uint64_t key;
+template <class K>
+struct PairRecord {
+  K key;
   float val;
 };
 #pragma pack(pop)
-static_assert(sizeof(CooccurRecord) == 12, "CooccurRecord must be packed");
-
-namespace {
-
-using Rec = CooccurRecord;
+using Rec32 = PairRecord<uint32_t>;
+using Rec64 = PairRecord<uint64_t>;
+static_assert(sizeof(Rec32) == 8 && sizeof(Rec64) == 12, "records must be packed");
 
 constexpr int kPartBits = 8;  // sparse pairs are split by the column's low bits
 constexpr int kParts = 1 << kPartBits;
-constexpr size_t kBlock = 2048;  // records per block (24 KiB)
+constexpr size_t kBlock = 2048;  // records per block (16 or 24 KiB)
 
 inline int part_of(uint64_t key) { return static_cast<int>(key & (kParts - 1)); }
 
-// LSD radix sort of a (cache-sized) partition on key bits [kPartBits, bits), then sums
-// equal keys; returns the number of distinct keys left at the front of `a`.
-size_t sort_and_combine(Rec* a, Rec* tmp, size_t n, int bits) {
+// LSD radix sort of a (cache-sized) partition on its `bits` key bits, then sums equal
+// keys; returns the number of distinct keys left at the front of `a`.
+template <class R>
+size_t sort_and_combine(R* a, R* tmp, size_t n, int bits) {
   constexpr int kDigit = 12;  // two passes for vocabularies up to 65536 words
   constexpr size_t kBuckets = size_t(1) << kDigit;
-  const int passes = std::max(0, (bits - kPartBits + kDigit - 1) / kDigit);
+  const int passes = std::max(0, (bits + kDigit - 1) / kDigit);
   std::vector<size_t> hist(static_cast<size_t>(passes) * kBuckets, 0);
   for (size_t i = 0; i < n; ++i) {
-    const uint64_t k = a[i].key >> kPartBits;
+    const uint64_t k = a[i].key;
     for (int p = 0; p < passes; ++p) ++hist[p * kBuckets + ((k >> (p * kDigit)) & (kBuckets - 1))];
   }
-  Rec* src = a;
-  Rec* dst = tmp;
+  R* src = a;
+  R* dst = tmp;
   for (int p = 0; p < passes; ++p) {
     size_t* h = &hist[p * kBuckets];
     size_t sum = 0;
@@ -61,7 +66,7 @@ size_t sort_and_combine(Rec* a, Rec* tmp, size_t n, int bits) {
       sum += c;
     }
     if (trivial) continue;
-    const int shift = kPartBits + p * kDigit;
+    const int shift = p * kDigit;
     for (size_t i = 0; i < n; ++i) dst[h[(src[i].key >> shift) & (kBuckets - 1)]++] = src[i];
     std::swap(src, dst);
   }
@@ -70,7 +75,7 @@ size_t sort_and_combine(Rec* a, Rec* tmp, size_t n, int bits) {
   // combining copies back into a (m <= i, so a read is never overwritten first).
   size_t m = 0;
   for (size_t i = 0; i < n;) {
-    const uint64_t key = src[i].key;
+    const auto key = src[i].key;
     double sum = src[i].val;
     for (++i; i < n && src[i].key == key; ++i) sum += src[i].val;
     a[m].key = key;
@@ -112,20 +117,21 @@ void read_all(int fd, void* p, size_t bytes, uint64_t offset) {
 
 struct CooccurCounter::Shard {
   std::vector<double> dense;
-  // Sparse partitions: the block being filled, full blocks in memory, extents on disk.
-  Rec* cur[kParts];
+  // Sparse partitions, as raw bytes of records (8 or 12 bytes each): the block being
+  // filled, full blocks in memory, extents on disk.
+  char* cur[kParts];
   uint32_t fill[kParts];
-  std::vector<std::unique_ptr<Rec[]>> full[kParts];
-  std::vector<Rec> packed[kParts];  // sorted, summed records from earlier compactions
+  std::vector<std::unique_ptr<char[]>> full[kParts];
+  std::vector<char> packed[kParts];  // summed records from earlier compactions
   std::vector<std::pair<uint64_t, uint64_t>> disk[kParts];  // (offset, records)
   uint64_t full_blocks = 0, packed_records = 0;
   int fd = -1;  // spill file, unlinked as soon as it is created
   uint64_t file_end = 0;
   std::vector<int32_t> ranks;  // scratch: the current document
   uint64_t docs = 0, tokens = 0, sparse = 0;
-  Shard() {
+  explicit Shard(size_t block_bytes) {
     for (int p = 0; p < kParts; ++p) {
-      cur[p] = new Rec[kBlock];
+      cur[p] = new char[block_bytes];
       fill[p] = 0;
     }
   }
@@ -150,9 +156,12 @@ CooccurCounter::CooccurCounter(std::vector<int32_t> rank_of_id, const CooccurCon
   for (int d = 1; d <= cfg_.window; ++d) weight_[d] = cfg_.distance_weighting ? 1.0 / d : 1.0;
   key_shift_ = kPartBits;
   while ((int64_t(1) << key_shift_) < V) ++key_shift_;
+  stored_bits_ = 2 * key_shift_ - kPartBits;
+  narrow_ = stored_bits_ <= 32;
+  rec_bytes_ = narrow_ ? sizeof(Rec32) : sizeof(Rec64);
 
   const int T = std::max(1, cfg_.threads);
-  const uint64_t sparse_min = uint64_t(T) * kParts * kBlock * sizeof(Rec);  // blocks being filled
+  const uint64_t sparse_min = uint64_t(T) * kParts * kBlock * rec_bytes_;  // blocks being filled
   if (cfg_.memory_limit < sparse_min + (uint64_t(1) << 20))
     throw std::invalid_argument("memory_limit is too small: at least " +
                                 std::to_string((sparse_min >> 20) + 1) + " MB for " +
@@ -189,7 +198,7 @@ CooccurCounter::CooccurCounter(std::vector<int32_t> rank_of_id, const CooccurCon
   }
   rows_ = static_cast<int32_t>(lim_.size());
   for (int t = 0; t < T; ++t) {
-    auto sh = std::make_unique<Shard>();
+    auto sh = std::make_unique<Shard>(kBlock * rec_bytes_);
     sh->dense.assign(cells_ + 1, 0.0);  // + a spare cell for rows with no dense part
     shards_.push_back(std::move(sh));
   }
@@ -206,13 +215,30 @@ void CooccurCounter::note_peak() {
   if (m > stats_.peak_bytes) stats_.peak_bytes = m;
 }
 
-inline void CooccurCounter::count_doc(Shard& sh, const int32_t* r, size_t n) {
+template <class R>
+void CooccurCounter::count_doc(Shard& sh, const int32_t* r, size_t n) {
   const size_t W = static_cast<size_t>(cfg_.window);
   const bool sym = cfg_.symmetric;
   const int shift = key_shift_;
   const double* weight = weight_.data();
+  // Dense cells a few tokens ahead are prefetched: the misses on the rarer words' rows
+  // then overlap with this token's work.
+  constexpr size_t kAhead = 4;
   for (size_t j = 1; j < n; ++j) {
     const int32_t b = r[j];
+    if (j + kAhead < n) {
+      const size_t ja = j + kAhead;
+      const int32_t ba = r[ja];
+      if (ba < rows_) {
+        const double* row_a = sh.dense.data() + off_[ba];
+        const int32_t lim_a = lim_[ba];
+        const size_t kmax_a = std::min(W, ja);
+        for (size_t k = 1; k <= kmax_a; ++k) {
+          const int32_t x = r[ja - k];
+          if (x < lim_a) __builtin_prefetch(row_a + x, 1);
+        }
+      }
+    }
     const size_t kmax = std::min(W, j);
     const int32_t* left = r + j;  // left[-k]: the word k places to the left
     // All of a token's dense updates land in its row; frequent neighbours in its first
@@ -229,8 +255,8 @@ inline void CooccurCounter::count_doc(Shard& sh, const int32_t* r, size_t n) {
         const int32_t lo = sym ? std::min(x, b) : x, hi = sym ? std::max(x, b) : b;
         const uint64_t key = (uint64_t(lo) << shift) | uint64_t(hi);
         const int p = part_of(key);
-        Rec& rec = sh.cur[p][sh.fill[p]];
-        rec.key = key;
+        R& rec = reinterpret_cast<R*>(sh.cur[p])[sh.fill[p]];
+        rec.key = static_cast<decltype(rec.key)>(key >> kPartBits);
         rec.val = static_cast<float>(w);
         if (++sh.fill[p] == kBlock) block_full(sh, p);
       }
@@ -243,51 +269,55 @@ void CooccurCounter::block_full(Shard& sh, int p) {
   sh.cur[p] = nullptr;
   ++sh.full_blocks;
   sh.sparse += kBlock;
-  constexpr uint64_t kBytes = kBlock * sizeof(Rec);
+  const uint64_t kBytes = kBlock * rec_bytes_;
   // Make room before taking a new block if it would pass the limit: sum repeated pairs
   // in memory first, and spill to disk only when that no longer frees enough.
   if (dense_total_ + sparse_bytes_.load() + kBytes > cfg_.memory_limit) {
     try {
       const uint64_t before = sh.full_blocks * kBlock + sh.packed_records;
-      compact(sh);
+      if (narrow_) compact<Rec32>(sh);
+      else compact<Rec64>(sh);
       const uint64_t after = sh.packed_records;
       if (after * 4 > before * 3 || dense_total_ + sparse_bytes_.load() + kBytes > cfg_.memory_limit)
         spill(sh);
     } catch (...) {
-      sh.cur[p] = new Rec[kBlock];  // keep the shard consistent for the other threads' exit
+      sh.cur[p] = new char[kBytes];  // keep the shard consistent for the other threads' exit
       sh.fill[p] = 0;
       sparse_bytes_ += kBytes;
       throw;
     }
   }
-  sh.cur[p] = new Rec[kBlock];
+  sh.cur[p] = new char[kBytes];
   sh.fill[p] = 0;
   sparse_bytes_ += kBytes;
   if ((sh.full_blocks & 255) == 0) note_peak();
 }
 
 // Sorts and sums each partition's full blocks and packed records into packed records.
+template <class R>
 void CooccurCounter::compact(Shard& sh) {
-  std::vector<Rec> a, tmp;
+  std::vector<R> a, tmp;
   uint64_t packed = 0;
   int64_t delta = 0;  // change of this shard's bytes in memory
   for (int p = 0; p < kParts; ++p) {
+    const size_t old = sh.packed[p].size() / sizeof(R);
     if (sh.full[p].empty()) {
-      packed += sh.packed[p].size();
+      packed += old;
       continue;
     }
-    const size_t n = sh.packed[p].size() + sh.full[p].size() * kBlock;
+    const size_t n = old + sh.full[p].size() * kBlock;
     a.resize(n);
     tmp.resize(n);
-    std::copy(sh.packed[p].begin(), sh.packed[p].end(), a.begin());
-    size_t k = sh.packed[p].size();
+    if (old) std::memcpy(a.data(), sh.packed[p].data(), old * sizeof(R));
+    size_t k = old;
     for (auto& blk : sh.full[p]) {
-      std::memcpy(a.data() + k, blk.get(), kBlock * sizeof(Rec));
+      std::memcpy(a.data() + k, blk.get(), kBlock * sizeof(R));
       k += kBlock;
     }
-    const size_t m = sort_and_combine(a.data(), tmp.data(), n, 2 * key_shift_);
-    delta -= static_cast<int64_t>((n - m) * sizeof(Rec));
-    sh.packed[p].assign(a.begin(), a.begin() + static_cast<long>(m));
+    const size_t m = sort_and_combine(a.data(), tmp.data(), n, stored_bits_);
+    delta -= static_cast<int64_t>((n - m) * sizeof(R));
+    const char* bytes = reinterpret_cast<const char*>(a.data());
+    sh.packed[p].assign(bytes, bytes + m * sizeof(R));
     sh.packed[p].shrink_to_fit();
     sh.full[p].clear();
     packed += m;
@@ -318,17 +348,17 @@ void CooccurCounter::spill(Shard& sh) {
   for (int p = 0; p < kParts; ++p) {
     if (sh.full[p].empty() && sh.packed[p].empty()) continue;
     const uint64_t start = sh.file_end;
-    write_all(sh.fd, sh.packed[p].data(), sh.packed[p].size() * sizeof(Rec), sh.file_end, cfg_.tmp_dir);
-    sh.file_end += sh.packed[p].size() * sizeof(Rec);
+    write_all(sh.fd, sh.packed[p].data(), sh.packed[p].size(), sh.file_end, cfg_.tmp_dir);
+    sh.file_end += sh.packed[p].size();
     for (auto& blk : sh.full[p]) {
-      write_all(sh.fd, blk.get(), kBlock * sizeof(Rec), sh.file_end, cfg_.tmp_dir);
-      sh.file_end += kBlock * sizeof(Rec);
+      write_all(sh.fd, blk.get(), kBlock * rec_bytes_, sh.file_end, cfg_.tmp_dir);
+      sh.file_end += kBlock * rec_bytes_;
     }
-    const uint64_t records = (sh.file_end - start) / sizeof(Rec);
+    const uint64_t records = (sh.file_end - start) / rec_bytes_;
     sh.disk[p].emplace_back(start, records);
-    written += records * sizeof(Rec);
+    written += records * rec_bytes_;
     sh.full[p].clear();
-    std::vector<Rec>().swap(sh.packed[p]);
+    std::vector<char>().swap(sh.packed[p]);
   }
   sh.full_blocks = 0;
   sh.packed_records = 0;
@@ -352,7 +382,8 @@ void CooccurCounter::add_ids(const int32_t* ids, const int64_t* doc_end, size_t 
         sh.ranks.clear();
         for (int64_t i = b; i < e; ++i)
           if (ids[i] >= 0) sh.ranks.push_back(rank_of_id_[ids[i]]);
-        count_doc(sh, sh.ranks.data(), sh.ranks.size());
+        if (narrow_) count_doc<Rec32>(sh, sh.ranks.data(), sh.ranks.size());
+        else count_doc<Rec64>(sh, sh.ranks.data(), sh.ranks.size());
         ++sh.docs;
         sh.tokens += sh.ranks.size();
       });
@@ -384,7 +415,8 @@ void CooccurCounter::add_texts(const AnalyzerConfig& acfg, const StringIdMap& vo
         } catch (const Utf8Error& e) {
           throw DocumentError(first_doc + static_cast<uint64_t>(d), e);
         }
-        count_doc(sh, sh.ranks.data(), sh.ranks.size());
+        if (narrow_) count_doc<Rec32>(sh, sh.ranks.data(), sh.ranks.size());
+        else count_doc<Rec64>(sh, sh.ranks.data(), sh.ranks.size());
         ++sh.docs;
         sh.tokens += sh.ranks.size();
       });
@@ -414,10 +446,11 @@ void CooccurCounter::finish_counting() {
 
 // Gathers partition p from every shard (memory and disk) into `a`, frees its blocks,
 // sorts and sums it; returns the number of distinct pairs left at the front of `a`.
-size_t CooccurCounter::gather_partition(int p, std::vector<CooccurRecord>& a, std::vector<CooccurRecord>& tmp) {
+template <class R>
+size_t CooccurCounter::gather_partition(int p, std::vector<R>& a, std::vector<R>& tmp) {
   size_t n = 0;
   for (auto& sh : shards_) {
-    n += sh->fill[p] + sh->full[p].size() * kBlock + sh->packed[p].size();
+    n += sh->fill[p] + sh->full[p].size() * kBlock + sh->packed[p].size() / sizeof(R);
     for (auto& e : sh->disk[p]) n += e.second;
   }
   a.resize(n);
@@ -425,22 +458,33 @@ size_t CooccurCounter::gather_partition(int p, std::vector<CooccurRecord>& a, st
   size_t k = 0;
   for (auto& sh : shards_) {
     for (auto& e : sh->disk[p]) {
-      read_all(sh->fd, a.data() + k, e.second * sizeof(Rec), e.first);
+      read_all(sh->fd, a.data() + k, e.second * sizeof(R), e.first);
       k += e.second;
     }
     for (auto& blk : sh->full[p]) {
-      std::memcpy(a.data() + k, blk.get(), kBlock * sizeof(Rec));
+      std::memcpy(a.data() + k, blk.get(), kBlock * sizeof(R));
       k += kBlock;
     }
-    std::vector<std::unique_ptr<Rec[]>>().swap(sh->full[p]);
-    std::copy(sh->packed[p].begin(), sh->packed[p].end(), a.begin() + static_cast<long>(k));
-    k += sh->packed[p].size();
-    std::vector<Rec>().swap(sh->packed[p]);
-    if (sh->fill[p]) std::memcpy(a.data() + k, sh->cur[p], sh->fill[p] * sizeof(Rec));  // cur may be null
+    std::vector<std::unique_ptr<char[]>>().swap(sh->full[p]);
+    if (!sh->packed[p].empty()) std::memcpy(a.data() + k, sh->packed[p].data(), sh->packed[p].size());
+    k += sh->packed[p].size() / sizeof(R);
+    std::vector<char>().swap(sh->packed[p]);
+    if (sh->fill[p]) std::memcpy(a.data() + k, sh->cur[p], sh->fill[p] * sizeof(R));  // cur may be null
     k += sh->fill[p];
     sh->fill[p] = 0;
   }
-  return sort_and_combine(a.data(), tmp.data(), n, 2 * key_shift_);
+  return sort_and_combine(a.data(), tmp.data(), n, stored_bits_);
+}
+
+// Calls f(row rank, column rank, value) for the distinct pairs of sparse partition p.
+template <class R, class F>
+void CooccurCounter::merge_partition(int p, std::vector<R>& a, std::vector<R>& tmp, F&& f) {
+  const size_t m = gather_partition(p, a, tmp);
+  const uint64_t mask = (uint64_t(1) << key_shift_) - 1;
+  for (size_t i = 0; i < m; ++i) {
+    const uint64_t key = (uint64_t(a[i].key) << kPartBits) | static_cast<uint64_t>(p);
+    f(static_cast<int32_t>(key >> key_shift_), static_cast<int32_t>(key & mask), a[i].val);
+  }
 }
 
 // Calls f(row rank, column rank, value) for the nonzero dense cells of rows [r0, r1):
@@ -487,7 +531,6 @@ std::vector<int32_t> CooccurCounter::dense_chunks(int chunks) const {
 void CooccurCounter::merge(const std::vector<CooccurSink*>& sinks, const std::function<void()>& poll) {
   finish_counting();
   const bool sym = cfg_.symmetric;
-  const uint64_t mask = (uint64_t(1) << key_shift_) - 1;
   const int workers = static_cast<int>(sinks.size());
   // Tasks: the sparse partitions, then the dense rows in chunks.
   const std::vector<int32_t> chunk = dense_chunks(64);
@@ -501,15 +544,15 @@ void CooccurCounter::merge(const std::vector<CooccurSink*>& sinks, const std::fu
       if (sym && a == c) v *= 2;  // both directions of a pair of equal words
       sink.add(id_of_rank_[a], id_of_rank_[c], v);
     };
-    std::vector<Rec> a, tmp;
+    std::vector<Rec32> a32, tmp32;
+    std::vector<Rec64> a64, tmp64;
 #pragma omp for schedule(dynamic, 1)
     for (long task = 0; task < tasks; ++task) {
       err.run([&] {
         if (w == 0 && poll) poll();
         if (task < kParts) {
-          const size_t m = gather_partition(static_cast<int>(task), a, tmp);
-          for (size_t i = 0; i < m; ++i)
-            emit(static_cast<int32_t>(a[i].key >> key_shift_), static_cast<int32_t>(a[i].key & mask), a[i].val);
+          if (narrow_) merge_partition(static_cast<int>(task), a32, tmp32, emit);
+          else merge_partition(static_cast<int>(task), a64, tmp64, emit);
         } else {
           const int64_t ch = task - kParts;
           dense_rows(chunk[ch], chunk[ch + 1], emit);
@@ -528,31 +571,47 @@ CooMatrix CooccurCounter::merge_coo(int workers, const std::function<void()>& po
   const std::vector<int32_t> chunk = dense_chunks(64);
   const long tasks = kParts + static_cast<long>(chunk.size()) - 1;
   // Phase 1: each task's entries, sorted and summed (sparse partitions are freed as they
-  // are read, so the counts never exist twice in full).
-  std::vector<std::vector<Rec>> part(static_cast<size_t>(tasks));
+  // are read, so the counts never exist twice in full). A sparse partition's records
+  // keep their stored keys (8 bytes when narrow); dense tasks' records hold whole keys.
+  std::vector<std::vector<Rec32>> part32(narrow_ ? kParts : 0);
+  std::vector<std::vector<Rec64>> part64(static_cast<size_t>(tasks));
+  auto key_of = [&](long task, uint64_t k) {
+    return task < kParts ? (k << kPartBits) | static_cast<uint64_t>(task) : k;
+  };
   std::vector<size_t> out_n(static_cast<size_t>(tasks) + 1, 0);
   FirstError err;
 #pragma omp parallel num_threads(workers)
   {
     const int w = thread_id();
-    std::vector<Rec> a, tmp;
+    std::vector<Rec32> a32, tmp32;
+    std::vector<Rec64> a64, tmp64;
 #pragma omp for schedule(dynamic, 1)
     for (long task = 0; task < tasks; ++task) {
       err.run([&] {
         if (w == 0 && poll) poll();
-        std::vector<Rec>& res = part[task];
-        if (task < kParts) {
-          const size_t m = gather_partition(static_cast<int>(task), a, tmp);
-          res.assign(a.begin(), a.begin() + static_cast<long>(m));
+        size_t k = 0;
+        auto count = [&](const auto& res) {
+          for (const auto& r : res) {
+            const uint64_t key = key_of(task, r.key);
+            k += (sym && (key >> key_shift_) != (key & mask)) ? 2 : 1;
+          }
+        };
+        if (task < kParts && narrow_) {
+          const size_t m = gather_partition(static_cast<int>(task), a32, tmp32);
+          part32[task].assign(a32.begin(), a32.begin() + static_cast<long>(m));
+          count(part32[task]);
+        } else if (task < kParts) {
+          const size_t m = gather_partition(static_cast<int>(task), a64, tmp64);
+          part64[task].assign(a64.begin(), a64.begin() + static_cast<long>(m));
+          count(part64[task]);
         } else {
           const int64_t ch = task - kParts;
-          dense_rows(chunk[ch], chunk[ch + 1],
-                     [&](int32_t r, int32_t c, double v) {
-                       res.push_back(Rec{(uint64_t(r) << key_shift_) | uint64_t(c), static_cast<float>(v)});
-                     });
+          std::vector<Rec64>& res = part64[task];
+          dense_rows(chunk[ch], chunk[ch + 1], [&](int32_t r, int32_t c, double v) {
+            res.push_back(Rec64{(uint64_t(r) << key_shift_) | uint64_t(c), static_cast<float>(v)});
+          });
+          count(res);
         }
-        size_t k = 0;
-        for (const Rec& r : res) k += (sym && (r.key >> key_shift_) != (r.key & mask)) ? 2 : 1;
         out_n[task + 1] = k;
       });
     }
@@ -575,20 +634,29 @@ CooMatrix CooccurCounter::merge_coo(int workers, const std::function<void()>& po
     int32_t* row = out.row.data();
     int32_t* col = out.col.data();
     float* val = out.val.data();
-    for (const Rec& r : part[task]) {
-      const int32_t a = id_of_rank_[r.key >> key_shift_], c = id_of_rank_[r.key & mask];
-      float v = r.val;
-      if (sym && a == c) v *= 2;  // both directions of a pair of equal words
-      row[k] = a;
-      col[k] = c;
-      val[k++] = v;
-      if (sym && a != c) {
-        row[k] = c;
-        col[k] = a;
+    auto write = [&](const auto& res) {
+      for (const auto& r : res) {
+        const uint64_t key = key_of(task, r.key);
+        const int32_t a = id_of_rank_[key >> key_shift_], c = id_of_rank_[key & mask];
+        float v = r.val;
+        if (sym && a == c) v *= 2;  // both directions of a pair of equal words
+        row[k] = a;
+        col[k] = c;
         val[k++] = v;
+        if (sym && a != c) {
+          row[k] = c;
+          col[k] = a;
+          val[k++] = v;
+        }
       }
+    };
+    if (task < kParts && narrow_) {
+      write(part32[task]);
+      std::vector<Rec32>().swap(part32[task]);
+    } else {
+      write(part64[task]);
+      std::vector<Rec64>().swap(part64[task]);
     }
-    std::vector<Rec>().swap(part[task]);
   }
   return out;
 }

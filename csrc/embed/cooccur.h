@@ -6,7 +6,9 @@
 // Memory is bounded. Pairs of frequent words (small frequency rank) go to a dense block
 // per thread, row = the centre word, column = its left neighbour, over the region
 // (row + 1)(col + 1) <= P (the reference keeps the same region). The other pairs are
-// appended, unsorted, to one of 256 hash partitions in fixed-size blocks. At the memory
+// appended, unsorted, to one of 256 hash partitions in fixed-size blocks of records (8
+// bytes for vocabularies up to 2^20 words, 12 above: the partition implies the key's
+// low 8 bits, so the rest of it fits 32 bits up to there). At the memory
 // limit a thread first sorts and sums its partitions in memory (repeated pairs collapse);
 // when that frees too little, it spills them to a temporary file that is unlinked as soon
 // as it is created. The merge sorts and sums each partition on its own (they fit in
@@ -74,8 +76,6 @@ class GloveRecordFileSink : public CooccurSink {
   uint64_t records_ = 0;
 };
 
-struct CooccurRecord;  // a sparse pair and its partial sum (cooccur.cpp)
-
 // The whole matrix as COO arrays.
 struct CooMatrix {
   Buffer<int32_t> row, col;
@@ -110,13 +110,18 @@ class CooccurCounter {
 
  private:
   struct Shard;
+  template <class R>
   void count_doc(Shard& sh, const int32_t* r, size_t n);
   void finish_counting();
-  size_t gather_partition(int p, std::vector<CooccurRecord>& a, std::vector<CooccurRecord>& tmp);
+  template <class R>
+  size_t gather_partition(int p, std::vector<R>& a, std::vector<R>& tmp);
+  template <class R, class F>
+  void merge_partition(int p, std::vector<R>& a, std::vector<R>& tmp, F&& f);
   template <class F>
   void dense_rows(int32_t r0, int32_t r1, F&& f) const;
   std::vector<int32_t> dense_chunks(int chunks) const;
   void block_full(Shard& sh, int part);
+  template <class R>
   void compact(Shard& sh);
   void spill(Shard& sh);
   void note_peak();
@@ -130,6 +135,9 @@ class CooccurCounter {
   std::vector<int64_t> off_;
   uint64_t cells_ = 0;
   int key_shift_ = 0;  // sparse key = (uint64(row rank) << key_shift_) | column rank
+  int stored_bits_ = 0;  // key bits a record stores (the partition implies the rest)
+  bool narrow_ = true;   // 8-byte records (stored_bits_ <= 32), else 12-byte
+  size_t rec_bytes_ = 8;
   std::vector<std::unique_ptr<Shard>> shards_;
   uint64_t dense_total_ = 0;              // bytes of all dense blocks
   std::atomic<uint64_t> sparse_bytes_{0};  // bytes of sparse blocks in memory, all shards
