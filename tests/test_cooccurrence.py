@@ -171,7 +171,7 @@ def test_memory_limit_compacts_or_spills_and_leaves_nothing(tmp_path, threads, r
 
 
 @pytest.mark.parametrize("symmetric", [True, False])
-def test_vocabulary_past_2_20_words_matches_reference(symmetric):
+def test_vocabulary_past_2_20_words_matches_reference(tmp_path, symmetric):
     # Ranks past 2^20: the records keep 64-bit keys; every pair is sparse (dense_bytes=64).
     docs = random_corpus(11, n_docs=500, n_words=300)
     vocab = Vocab.build(docs, tokenizer=WS, specials=())
@@ -181,6 +181,12 @@ def test_vocabulary_past_2_20_words_matches_reference(symmetric):
     R = reference(docs, vocab, 5, symmetric)
     np.testing.assert_allclose(unpadded(row, col, val, len(vocab), True), R, rtol=1e-6, atol=0)
     assert len(val) == np.count_nonzero(R)
+    # The reference-format file goes through the other merge (one entry at a time to a sink).
+    path = tmp_path / "wide.bin"
+    cooccurrence_to_file(docs, widened(vocab), path, tokenizer=WS, window=5, symmetric=symmetric,
+                         num_threads=2, progress=False)
+    Y = read_cooccurrence(path).tocoo()
+    np.testing.assert_allclose(unpadded(Y.row, Y.col, Y.data, len(vocab), True), R, rtol=1e-6, atol=0)
 
 
 def test_threads_agree(corpus_path):
