@@ -63,7 +63,8 @@ def back(cell, dy, dh, dc, cache, **kw):
     return getattr(nn, f"{cell}_backward")(dy, dh, cache, **kw)
 
 
-@pytest.mark.parametrize("M,K,N", [(1, 1, 1), (5, 7, 3), (64, 256, 97), (13, 300, 33), (130, 20, 1030)])
+@pytest.mark.parametrize("M,K,N", [(1, 1, 1), (5, 7, 3), (64, 256, 97), (13, 300, 33), (130, 20, 1030),
+                                   (70, 1100, 97)])  # K over two 512 slices and a part
 def test_gemm_matches_reference(M, K, N):
     rng = np.random.default_rng(M * K + N)
     a = rng.standard_normal((M, K)).astype(np.float32)
