@@ -305,7 +305,7 @@ def test_bad_input_is_a_clear_error():
 def test_matches_torch(cell, layers, H):
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
-    T, B, I = 6, 3, 5
+    T, B, I = 6, 11, 5  # B = 11: a full strip of 8 rows and a partial one
     mod = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](I, H, layers)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((T, B, I)).astype(np.float32)

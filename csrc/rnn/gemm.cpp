@@ -72,14 +72,22 @@ void gemm(int M, int N, int K, const float* a, std::ptrdiff_t rsa, std::ptrdiff_
 #ifndef PFN_GEMM_KC
 #define PFN_GEMM_KC 512
 #endif
-  constexpr int kc = PFN_GEMM_KC, mc = PFN_GEMM_MC;
+  constexpr int kc = PFN_GEMM_KC;
   const int npanels = (N + nr - 1) / nr;
   const double flops = 2.0 * M * N * K;
   const int nt = flops < 2e6 ? 1 : resolve_threads(threads);
-  const int mjobs = (M + mc - 1) / mc;
   int panels_per_job = std::max(1, std::min(npanels, 512 / nr));
-  while (panels_per_job > 2 && mjobs * ((npanels + panels_per_job - 1) / panels_per_job) < 4 * nt)
-    panels_per_job = (panels_per_job + 1) / 2;
+  // Too few jobs for the threads: smaller row blocks first, down to 4 strips, and only then
+  // narrower panel groups, because every job packs its A block again (weight gradients such
+  // as 512 x 8192 x 128, A stored transposed, read that A twice from memory: LSTM 128x2 ...).
+  const int mr = kt.mr;
+  auto block_rows = [&](int blocks) { return ((M + blocks - 1) / blocks + mr - 1) / mr * mr; };
+  int mc = std::min(PFN_GEMM_MC, block_rows(1));
+  auto jobs = [&] { return ((M + mc - 1) / mc) * ((npanels + panels_per_job - 1) / panels_per_job); };
+  for (int blocks = (M + mc - 1) / mc; jobs() < 4 * nt && block_rows(2 * blocks) >= 4 * mr; blocks *= 2)
+    mc = block_rows(2 * blocks);
+  while (panels_per_job > 2 && jobs() < 4 * nt) panels_per_job = (panels_per_job + 1) / 2;
+  const int mjobs = (M + mc - 1) / mc;
   const int njobs = (npanels + panels_per_job - 1) / panels_per_job;
   std::vector<float> packed(static_cast<size_t>(npanels) * nr * std::min(K, kc));
 #pragma omp parallel num_threads(nt) if (nt > 1)

@@ -14,7 +14,8 @@ struct KernelTable {
   // C (M,N) (+)= A (M,K) * B (K,N); A(i,k) = a[i*rsa + k*csa]; bp packed by pack_b (panels of
   // nr columns, each K x nr); accumulate = false overwrites C. A is first copied to `work`
   // (gemm_work_size(M, K) floats) in strips of mr rows, so strided or cache-aliasing A costs
-  // nothing in the loop.
+  // nothing in the loop. work = null reads a row-major A (csa == 1) in place: the recurrent
+  // steps' A (B x H) sits in cache, and packing it cost each thread a copy per time step.
   void (*gemm_packed)(int M, int N, int K, const float* a, std::ptrdiff_t rsa, std::ptrdiff_t csa,
                       const float* bp, float* c, std::ptrdiff_t ldc, bool accumulate, float* work);
   // y (N) (+)= x (K) * W (K,N), W row-major with leading dimension ldw; `reverse` visits the

@@ -117,7 +117,7 @@ void layer_forward(const LayerShape& s, const float* x, const int32_t* ids, cons
   const int nt = threads_for(H, B, threads);
   // Per-thread buffers, allocated here: an allocation failing inside the parallel region
   // could not be reported.
-  std::vector<std::vector<float>> packed(nt), local(nt), works(nt, std::vector<float>(gemm_work_size(B, H)));
+  std::vector<std::vector<float>> packed(nt), local(nt);
   std::vector<std::vector<int>> colmaps(nt);
   for (int t = 0; t < nt; ++t) {
     int u0, u1;
@@ -139,7 +139,6 @@ void layer_forward(const LayerShape& s, const float* x, const int32_t* ids, cons
     // W_hh^T restricted to this thread's gate columns: B(k, j) = w_hh[colmap[j]*H + k]
     pack_b(H, NL, w.w_hh, 1, H, colmaps[tid].data(), packed[tid].data());
     float* gl = local[tid].data();
-    std::vector<float>& work = works[tid];
     for (int t = 0; t < T; ++t) {
       // xrow(b): this step's input projection for batch row b
       auto xrow = [&](int b) {
@@ -154,7 +153,7 @@ void layer_forward(const LayerShape& s, const float* x, const int32_t* ids, cons
         }
       const float* hprev = hs + static_cast<size_t>(t) * B * H;
       float* hnext = hs + static_cast<size_t>(t + 1) * B * H;
-      kt.gemm_packed(B, NL, H, hprev, H, 1, packed[tid].data(), gl, NL, true, work.data());
+      kt.gemm_packed(B, NL, H, hprev, H, 1, packed[tid].data(), gl, NL, true, nullptr);
       for (int b = 0; b < B; ++b) {
         const float* row = gl + static_cast<size_t>(b) * NL;
         const size_t o = static_cast<size_t>(b) * H + u0;
@@ -194,7 +193,7 @@ void layer_backward(LayerCache& cache, const float* dy, const float* dh_n, const
   float* dgh = gru ? cache.work2.resize(N * GH) : dgx;  // gradient at W_hh h (+ b_hh)
 
   const int nt = threads_for(H, B, threads);
-  std::vector<std::vector<float>> packed(nt), dh_recs(nt), dhs(nt), dcs(nt), works(nt);
+  std::vector<std::vector<float>> packed(nt), dh_recs(nt), dhs(nt), dcs(nt);
   std::vector<std::vector<int>> colmaps(nt);
   for (int t = 0; t < nt; ++t) {
     int u0, u1;
@@ -202,7 +201,6 @@ void layer_backward(LayerCache& cache, const float* dy, const float* dh_n, const
     dh_recs[t].assign(static_cast<size_t>(B) * (u1 - u0), 0.0f);
     dhs[t].resize(u1 - u0);
     if (lstm) dcs[t].assign(static_cast<size_t>(B) * (u1 - u0), 0.0f);
-    works[t].resize(gemm_work_size(B, GH));
     colmaps[t].resize(u1 - u0);
     for (int u = u0; u < u1; ++u) colmaps[t][u - u0] = u;
     packed[t].resize(packed_size(GH, u1 - u0));
@@ -216,7 +214,7 @@ void layer_backward(LayerCache& cache, const float* dy, const float* dh_n, const
     const int Hs = u1 - u0;
     // W_hh restricted to this thread's units: B(k, j) = w_hh[k*H + u0 + j], K = G*H
     pack_b(GH, Hs, cache.w_hh.data(), H, 1, colmaps[tid].data(), packed[tid].data());
-    std::vector<float>&dh_rec = dh_recs[tid], &dh = dhs[tid], &dc = dcs[tid], &work = works[tid];
+    std::vector<float>&dh_rec = dh_recs[tid], &dh = dhs[tid], &dc = dcs[tid];
     for (int b = 0; b < B; ++b) {
       if (dh_n) std::memcpy(&dh_rec[b * Hs], dh_n + static_cast<size_t>(b) * H + u0, Hs * sizeof(float));
       if (lstm && dc_n) std::memcpy(&dc[b * Hs], dc_n + static_cast<size_t>(b) * H + u0, Hs * sizeof(float));
@@ -247,7 +245,7 @@ void layer_backward(LayerCache& cache, const float* dy, const float* dh_n, const
 #pragma omp barrier
       // dh_{t-1}[:, own] (+)= dgates_t (B, G*H) . W_hh[:, own]; the GRU adds to z*dh
       kt.gemm_packed(B, Hs, GH, dgh + static_cast<size_t>(t) * B * GH, GH, 1, packed[tid].data(),
-                     dh_rec.data(), Hs, gru, work.data());
+                     dh_rec.data(), Hs, gru, nullptr);
     }
     for (int b = 0; b < B; ++b) {
       if (gr.dh0)
