@@ -59,10 +59,10 @@ void gemm(int M, int N, int K, const float* a, std::ptrdiff_t rsa, std::ptrdiff_
   }
   const KernelTable& kt = kernels();
   const int nr = kt.nr;
-  // Jobs are (block of mc rows) x (group of panels, kc x 512 floats of packed B: 1 MiB, half
-  // of this machine's 2 MiB L2). Consecutive jobs share a panel group, so a core reuses that
-  // part of B from its L2 for job after job; each job packs its A block (mc x kc, 256 KiB,
-  // also L2-resident) once. Groups are made narrower when there would be too few jobs for
+  // Jobs are (block of mc rows) x (group of panels, kc x 512 floats of packed B: 1 MiB, the
+  // size of one core's L2 here, so partly served from L3; narrower groups, which re-pack A more
+  // often, measured slower). Consecutive jobs share a panel group, so a core reuses that part
+  // of B from its caches job after job; each job packs its A block (mc x kc, 256 KiB) once. Groups are made narrower when there would be too few jobs for
   // the threads. kc 512 rather than 256 halves the passes over C when K >= 512: the layers'
   // large products ran 5-10 % faster standalone (e.g. 8192 x 512 x 2048, 1 thread: 95 -> 103-107
   // GFLOP/s), LSTM 512x2 training steps 1-4 %.
@@ -79,7 +79,8 @@ void gemm(int M, int N, int K, const float* a, std::ptrdiff_t rsa, std::ptrdiff_
   int panels_per_job = std::max(1, std::min(npanels, 512 / nr));
   // Too few jobs for the threads: smaller row blocks first, down to 4 strips, and only then
   // narrower panel groups, because every job packs its A block again (weight gradients such
-  // as 512 x 8192 x 128, A stored transposed, read that A twice from memory: LSTM 128x2 ...).
+  // as 512 x 8192 x 128, A stored transposed, read that A twice from memory; at 2 threads that
+  // product went from 145 to 160-165 GFLOP/s).
   const int mr = kt.mr;
   auto block_rows = [&](int blocks) { return ((M + blocks - 1) / blocks + mr - 1) / mr * mr; };
   int mc = std::min(PFN_GEMM_MC, block_rows(1));
