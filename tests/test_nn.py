@@ -219,12 +219,13 @@ def test_threads_agree():
         assert np.allclose(g1[k], g2[k], rtol=1e-5, atol=1e-5), k
 
 
-@pytest.mark.parametrize("V", [5, 16, 65, 1030, 2100])  # a vector's tail; 1024-wide pieces and theirs
-def test_softmax_cross_entropy_matches_numpy(V):
+# V: a vector's tail; 1024-wide pieces and theirs. H > 3V: dW computed as (y^T dlogits)^T
+@pytest.mark.parametrize("V,H", [(5, 6), (16, 6), (65, 6), (1030, 6), (2100, 6), (5, 40), (13, 64)])
+def test_softmax_cross_entropy_matches_numpy(V, H):
     rng = np.random.default_rng(V)
     N = 11
-    y = rng.standard_normal((N, 6)).astype(np.float32)
-    w = rng.standard_normal((V, 6)).astype(np.float32)
+    y = rng.standard_normal((N, H)).astype(np.float32)
+    w = rng.standard_normal((V, H)).astype(np.float32)
     b = rng.standard_normal(V).astype(np.float32)
     b[V - 1] = 100.0  # the largest logit, last in each row: exp overflows unless it is the max
     t = rng.integers(0, V, N)
