@@ -1,4 +1,4 @@
-// Memory for large arrays: big blocks are 2 MiB aligned and advised to use transparent
+// Memory for large arrays: 64-byte aligned; big blocks are 2 MiB aligned and advised to use transparent
 // huge pages (on Linux), so a hash table or an output matrix of hundreds of MB costs a
 // few page faults and TLB entries instead of hundreds of thousands; and Buffer<T> is an
 // owning array that is NOT zero-filled, so outputs are first touched by the threads that
@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <new>
+#include <vector>
 
 #ifdef __linux__
 #include <sys/mman.h>
@@ -25,7 +26,10 @@ inline void* alloc_large(size_t bytes) {
 #endif
     return p;
   }
-  void* p = std::malloc(bytes ? bytes : 1);
+  // Cache-line aligned: malloc's large blocks start 16 bytes into a page, so every 64-byte
+  // vector load of a packed GEMM operand straddled two cache lines.
+  constexpr size_t kLine = 64;
+  void* p = std::aligned_alloc(kLine, (bytes + kLine - 1) / kLine * kLine + (bytes ? 0 : kLine));
   if (!p) throw std::bad_alloc();
   return p;
 }
@@ -46,6 +50,10 @@ struct LargeAllocator {
   template <class U>
   bool operator!=(const LargeAllocator<U>&) const { return false; }
 };
+
+// A zero-filled vector on that memory (64-byte aligned, huge pages when large).
+template <class T>
+using AlignedVector = std::vector<T, LargeAllocator<T>>;
 
 template <class T>
 class Buffer {

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "common/buffer.h"
 #include "common/parallel.h"
 
 namespace pfn::rnn {
@@ -90,7 +91,7 @@ void gemm(int M, int N, int K, const float* a, std::ptrdiff_t rsa, std::ptrdiff_
   while (panels_per_job > 2 && jobs() < 4 * nt) panels_per_job = (panels_per_job + 1) / 2;
   const int mjobs = (M + mc - 1) / mc;
   const int njobs = (npanels + panels_per_job - 1) / panels_per_job;
-  std::vector<float> packed(static_cast<size_t>(npanels) * nr * std::min(K, kc));
+  Buffer<float> packed(static_cast<size_t>(npanels) * nr * std::min(K, kc));
 #pragma omp parallel num_threads(nt) if (nt > 1)
   for (int k0 = 0; k0 < K; k0 += kc) {
     const int kb = std::min(kc, K - k0);
@@ -109,7 +110,7 @@ void gemm(int M, int N, int K, const float* a, std::ptrdiff_t rsa, std::ptrdiff_
         for (; j < nr; ++j) row[j] = 0.0f;
       }
     }
-    std::vector<float> work(gemm_work_size(mc, kb));
+    Buffer<float> work(gemm_work_size(mc, kb));
 #pragma omp for schedule(dynamic, 1)
     for (int job = 0; job < mjobs * njobs; ++job) {
       const int i0 = (job % mjobs) * mc, p0 = (job / mjobs) * panels_per_job;

@@ -117,7 +117,7 @@ void layer_forward(const LayerShape& s, const float* x, const int32_t* ids, cons
   const int nt = threads_for(H, B, threads);
   // Per-thread buffers, allocated here: an allocation failing inside the parallel region
   // could not be reported.
-  std::vector<std::vector<float>> packed(nt), local(nt);
+  std::vector<Buffer<float>> packed(nt), local(nt);  // 64-byte aligned: whole-line vector loads
   std::vector<std::vector<int>> colmaps(nt);
   for (int t = 0; t < nt; ++t) {
     int u0, u1;
@@ -126,8 +126,8 @@ void layer_forward(const LayerShape& s, const float* x, const int32_t* ids, cons
     colmaps[t].resize(NL);
     for (int g = 0; g < G; ++g)
       for (int u = 0; u < Hs; ++u) colmaps[t][g * Hs + u] = g * H + u0 + u;
-    packed[t].resize(packed_size(H, NL));
-    local[t].resize(static_cast<size_t>(B) * NL);
+    packed[t] = Buffer<float>(packed_size(H, NL));
+    local[t] = Buffer<float>(static_cast<size_t>(B) * NL);
   }
   float* hs = cache.hs.data();
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -193,17 +193,19 @@ void layer_backward(LayerCache& cache, const float* dy, const float* dh_n, const
   float* dgh = gru ? cache.work2.resize(N * GH) : dgx;  // gradient at W_hh h (+ b_hh)
 
   const int nt = threads_for(H, B, threads);
-  std::vector<std::vector<float>> packed(nt), dh_recs(nt), dhs(nt), dcs(nt);
+  std::vector<Buffer<float>> packed(nt), dh_recs(nt);
+  std::vector<std::vector<float>> dhs(nt), dcs(nt);
   std::vector<std::vector<int>> colmaps(nt);
   for (int t = 0; t < nt; ++t) {
     int u0, u1;
     unit_range(H, nt, t, u0, u1);
-    dh_recs[t].assign(static_cast<size_t>(B) * (u1 - u0), 0.0f);
+    dh_recs[t] = Buffer<float>(static_cast<size_t>(B) * (u1 - u0));
+    std::fill(dh_recs[t].data(), dh_recs[t].data() + dh_recs[t].size(), 0.0f);
     dhs[t].resize(u1 - u0);
     if (lstm) dcs[t].assign(static_cast<size_t>(B) * (u1 - u0), 0.0f);
     colmaps[t].resize(u1 - u0);
     for (int u = u0; u < u1; ++u) colmaps[t][u - u0] = u;
-    packed[t].resize(packed_size(GH, u1 - u0));
+    packed[t] = Buffer<float>(packed_size(GH, u1 - u0));
   }
   const float* hs = cache.hs.data();
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -214,7 +216,8 @@ void layer_backward(LayerCache& cache, const float* dy, const float* dh_n, const
     const int Hs = u1 - u0;
     // W_hh restricted to this thread's units: B(k, j) = w_hh[k*H + u0 + j], K = G*H
     pack_b(GH, Hs, cache.w_hh.data(), H, 1, colmaps[tid].data(), packed[tid].data());
-    std::vector<float>&dh_rec = dh_recs[tid], &dh = dhs[tid], &dc = dcs[tid];
+    Buffer<float>& dh_rec = dh_recs[tid];
+    std::vector<float>&dh = dhs[tid], &dc = dcs[tid];
     for (int b = 0; b < B; ++b) {
       if (dh_n) std::memcpy(&dh_rec[b * Hs], dh_n + static_cast<size_t>(b) * H + u0, Hs * sizeof(float));
       if (lstm && dc_n) std::memcpy(&dc[b * Hs], dc_n + static_cast<size_t>(b) * H + u0, Hs * sizeof(float));

@@ -82,7 +82,7 @@ Sampler::Sampler(Cell cell, int vocab, int hidden, std::vector<float> embedding,
 namespace {
 
 // Draws from softmax(logits / temperature) over the top_k largest logits (ties: lowest ids).
-int32_t draw(const std::vector<float>& logits, float temperature, int top_k, std::mt19937_64& rng,
+int32_t draw(const AlignedVector<float>& logits, float temperature, int top_k, std::mt19937_64& rng,
              std::vector<double>& p, std::vector<int32_t>& order) {
   const int V = static_cast<int>(logits.size());
   const int k = top_k > 0 && top_k < V ? top_k : V;
@@ -137,15 +137,15 @@ std::vector<int32_t> Sampler::sample(const std::vector<int32_t>& prime, int leng
   const int steps = static_cast<int>(prime.size()) - 1 + length;
   bool bad_logits = false;
   struct Scratch {  // per thread, allocated before the parallel region
-    std::vector<float> gx, gh, act, cown, logits;
+    AlignedVector<float> gx, gh, act, cown, logits;
     std::vector<double> p;
     std::vector<int32_t> order;
   };
   std::vector<Scratch> scratch(nt_);
   for (int t = 0; t < nt_; ++t) {
     const int Hs = shards_[t][0].u1 - shards_[t][0].u0, NL = G * Hs;
-    scratch[t] = {std::vector<float>(NL), std::vector<float>(NL), std::vector<float>(NL + Hs),
-                  std::vector<float>(static_cast<size_t>(L_) * Hs), std::vector<float>(V_),
+    scratch[t] = {AlignedVector<float>(NL), AlignedVector<float>(NL), AlignedVector<float>(NL + Hs),
+                  AlignedVector<float>(static_cast<size_t>(L_) * Hs), AlignedVector<float>(V_),
                   std::vector<double>(V_), std::vector<int32_t>(V_)};
   }
 #pragma omp parallel num_threads(nt_) if (nt_ > 1)
@@ -154,7 +154,7 @@ std::vector<int32_t> Sampler::sample(const std::vector<int32_t>& prime, int leng
     const std::vector<SamplerShard>& mine = shards_[tid];
     const int Hs = mine[0].u1 - mine[0].u0, u0 = mine[0].u0, NL = G * Hs;
     Scratch& sc = scratch[tid];
-    std::vector<float>&gx = sc.gx, &gh = sc.gh, &act = sc.act, &cown = sc.cown, &logits = sc.logits;
+    AlignedVector<float>&gx = sc.gx, &gh = sc.gh, &act = sc.act, &cown = sc.cown, &logits = sc.logits;
     std::vector<double>& p = sc.p;
     std::vector<int32_t>& order = sc.order;
     for (int l = 0; l < L_; ++l)

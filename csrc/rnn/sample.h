@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/buffer.h"
 #include "rnn/recurrent.h"
 
 namespace pfn::rnn {
@@ -15,7 +16,7 @@ namespace pfn::rnn {
 // stream (hardware prefetchers follow it; row-major W would jump a page per row).
 struct BlockedMatrix {
   int K = 0, N = 0, width = 0;
-  std::vector<float> data;
+  AlignedVector<float> data;  // 64-byte aligned: whole-line vector loads
   // W(k, j) = src[k*rs + col(j)*cs], col(j) = colmap ? colmap[j] : j
   void assign(int K, int N, const float* src, std::ptrdiff_t rs, std::ptrdiff_t cs, const int* colmap);
   void apply(const float* x, float* y, bool reverse) const;
