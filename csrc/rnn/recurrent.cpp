@@ -99,12 +99,18 @@ void layer_forward(const LayerShape& s, const float* x, const int32_t* ids, cons
   for (int j = 0; j < GH; ++j) bias[j] = w.b_ih[j] + (gru ? 0.0f : w.b_hh[j]);
   std::vector<float> wt;
   float* xproj = nullptr;
+  const int nt = threads_for(H, B, threads);
+  // Dense input to an RNN or LSTM layer whose steps use every thread: each step's input
+  // product runs inside the step, on the thread's own gate columns, instead of one product for
+  // all steps beforehand, which wrote a (T*B, G*H) projection (64 MB for LSTM 512), added the
+  // bias over it and read it back step by step.
+  const bool fused = !ids && !gru && nt == threads;
   if (ids) {
     wt.resize(static_cast<size_t>(I) * GH);
     for (int i = 0; i < I; ++i)
       for (int g = 0; g < GH; ++g)
         wt[static_cast<size_t>(i) * GH + g] = w.w_ih[static_cast<size_t>(g) * I + i] + bias[g];
-  } else {
+  } else if (!fused) {
     xproj = cache.work.resize(N * GH);
     gemm(static_cast<int>(N), GH, I, x, I, 1, w.w_ih, 1, I, xproj, GH, false, threads);
 #pragma omp parallel for num_threads(threads) schedule(static) if (N * GH > (1 << 16))
@@ -114,10 +120,9 @@ void layer_forward(const LayerShape& s, const float* x, const int32_t* ids, cons
     }
   }
 
-  const int nt = threads_for(H, B, threads);
   // Per-thread buffers, allocated here: an allocation failing inside the parallel region
   // could not be reported.
-  std::vector<Buffer<float>> packed(nt), local(nt);  // 64-byte aligned: whole-line vector loads
+  std::vector<Buffer<float>> packed(nt), packed_ih(nt), local(nt);  // 64-byte aligned
   std::vector<std::vector<int>> colmaps(nt);
   for (int t = 0; t < nt; ++t) {
     int u0, u1;
@@ -127,6 +132,7 @@ void layer_forward(const LayerShape& s, const float* x, const int32_t* ids, cons
     for (int g = 0; g < G; ++g)
       for (int u = 0; u < Hs; ++u) colmaps[t][g * Hs + u] = g * H + u0 + u;
     packed[t] = Buffer<float>(packed_size(H, NL));
+    if (fused) packed_ih[t] = Buffer<float>(packed_size(I, NL));
     local[t] = Buffer<float>(static_cast<size_t>(B) * NL);
   }
   float* hs = cache.hs.data();
@@ -138,6 +144,7 @@ void layer_forward(const LayerShape& s, const float* x, const int32_t* ids, cons
     const int Hs = u1 - u0, NL = G * Hs;
     // W_hh^T restricted to this thread's gate columns: B(k, j) = w_hh[colmap[j]*H + k]
     pack_b(H, NL, w.w_hh, 1, H, colmaps[tid].data(), packed[tid].data());
+    if (fused) pack_b(I, NL, w.w_ih, 1, I, colmaps[tid].data(), packed_ih[tid].data());
     float* gl = local[tid].data();
     for (int t = 0; t < T; ++t) {
       // xrow(b): this step's input projection for batch row b
@@ -148,9 +155,12 @@ void layer_forward(const LayerShape& s, const float* x, const int32_t* ids, cons
       const size_t st = save_for_backward ? t : 0;
       for (int b = 0; b < B; ++b)
         for (int g = 0; g < G; ++g) {
-          const float* src = gru ? w.b_hh + g * H + u0 : xrow(b) + g * H + u0;
+          const float* src = gru ? w.b_hh + g * H + u0 : fused ? bias.data() + g * H + u0 : xrow(b) + g * H + u0;
           std::memcpy(gl + static_cast<size_t>(b) * NL + g * Hs, src, Hs * sizeof(float));
         }
+      if (fused)
+        kt.gemm_packed(B, NL, I, x + static_cast<size_t>(t) * B * I, I, 1, packed_ih[tid].data(), gl, NL,
+                       true, nullptr);
       const float* hprev = hs + static_cast<size_t>(t) * B * H;
       float* hnext = hs + static_cast<size_t>(t + 1) * B * H;
       kt.gemm_packed(B, NL, H, hprev, H, 1, packed[tid].data(), gl, NL, true, nullptr);
