@@ -5,9 +5,6 @@
 #include <malloc.h>
 #endif
 #include <unistd.h>
-#ifdef __linux__
-#include <sys/mman.h>
-#endif
 
 #include <algorithm>
 #include <atomic>
@@ -118,55 +115,13 @@ void read_all(int fd, void* p, size_t bytes, uint64_t offset) {
 
 }  // namespace
 
-// Sparse record blocks are carved from 4 MiB chunks advised to use huge pages. Taken one
-// malloc'ed block at a time they cost about 40,000 page faults per count of 20 Newsgroups
-// (15,000 now), and memory touched for the first time is slow on a VM. A block given back
-// during counting has its pages returned to the OS, so the memory limit (which counts
-// blocks in use) still bounds what is resident.
-class BlockPool {
- public:
-  explicit BlockPool(size_t block_bytes) : block_(block_bytes) {}
-  char* get() {
-    if (!free_.empty()) {
-      char* b = free_.back();
-      free_.pop_back();
-      return b;
-    }
-    if (next_ == end_) {
-      constexpr size_t kChunk = size_t(4) << 20;
-      free_.reserve(free_.size() + kChunk / block_);  // so put() never allocates
-      chunks_.emplace_back(kChunk);
-      next_ = chunks_.back().data();
-      end_ = next_ + kChunk / block_ * block_;
-    }
-    char* b = next_;
-    next_ += block_;
-    return b;
-  }
-  // Takes a block back for reuse and returns its pages to the OS (compaction and spilling
-  // free blocks to stay under the memory limit).
-  void put(char* b) {
-#ifdef __linux__
-    madvise(b, block_, MADV_DONTNEED);
-#endif
-    free_.push_back(b);
-  }
-
- private:
-  size_t block_;
-  std::vector<Buffer<char>> chunks_;
-  char* next_ = nullptr;
-  char* end_ = nullptr;
-  std::vector<char*> free_;
-};
-
 struct CooccurCounter::Shard {
   std::vector<double> dense;
   // Sparse partitions, as raw bytes of records (8 or 12 bytes each): the block being
   // filled, full blocks in memory, extents on disk.
   char* cur[kParts];
   uint32_t fill[kParts];
-  std::vector<char*> full[kParts];    // blocks of `pool`
+  std::vector<std::unique_ptr<char[]>> full[kParts];
   std::vector<char> packed[kParts];  // summed records from earlier compactions
   std::vector<std::pair<uint64_t, uint64_t>> disk[kParts];  // (offset, records)
   uint64_t full_blocks = 0, packed_records = 0;
@@ -174,20 +129,15 @@ struct CooccurCounter::Shard {
   uint64_t file_end = 0;
   std::vector<int32_t> ranks;  // scratch: the current document
   uint64_t docs = 0, tokens = 0, sparse = 0;
-  BlockPool pool;  // owns every block above
-  explicit Shard(size_t block_bytes) : pool(block_bytes) {
+  explicit Shard(size_t block_bytes) {
     for (int p = 0; p < kParts; ++p) {
-      cur[p] = pool.get();
+      cur[p] = new char[block_bytes];
       fill[p] = 0;
     }
   }
   ~Shard() {
+    for (int p = 0; p < kParts; ++p) delete[] cur[p];  // (null-safe)
     if (fd >= 0) ::close(fd);
-  }
-  // Frees partition p's full blocks for reuse.
-  void drop_full(int p) {
-    for (char* b : full[p]) pool.put(b);
-    full[p].clear();
   }
 };
 
@@ -331,13 +281,13 @@ void CooccurCounter::block_full(Shard& sh, int p) {
       if (after * 4 > before * 3 || dense_total_ + sparse_bytes_.load() + kBytes > cfg_.memory_limit)
         spill(sh);
     } catch (...) {
-      sh.cur[p] = sh.pool.get();  // keep the shard consistent for the other threads' exit
+      sh.cur[p] = new char[kBytes];  // keep the shard consistent for the other threads' exit
       sh.fill[p] = 0;
       sparse_bytes_ += kBytes;
       throw;
     }
   }
-  sh.cur[p] = sh.pool.get();
+  sh.cur[p] = new char[kBytes];
   sh.fill[p] = 0;
   sparse_bytes_ += kBytes;
   if ((sh.full_blocks & 255) == 0) note_peak();
@@ -360,8 +310,8 @@ void CooccurCounter::compact(Shard& sh) {
     tmp.resize(n);
     if (old) std::memcpy(a.data(), sh.packed[p].data(), old * sizeof(R));
     size_t k = old;
-    for (char* blk : sh.full[p]) {
-      std::memcpy(a.data() + k, blk, kBlock * sizeof(R));
+    for (auto& blk : sh.full[p]) {
+      std::memcpy(a.data() + k, blk.get(), kBlock * sizeof(R));
       k += kBlock;
     }
     const size_t m = sort_and_combine(a.data(), tmp.data(), n, stored_bits_);
@@ -369,7 +319,7 @@ void CooccurCounter::compact(Shard& sh) {
     const char* bytes = reinterpret_cast<const char*>(a.data());
     sh.packed[p].assign(bytes, bytes + m * sizeof(R));
     sh.packed[p].shrink_to_fit();
-    sh.drop_full(p);
+    sh.full[p].clear();
     packed += m;
   }
   sh.full_blocks = 0;
@@ -400,14 +350,14 @@ void CooccurCounter::spill(Shard& sh) {
     const uint64_t start = sh.file_end;
     write_all(sh.fd, sh.packed[p].data(), sh.packed[p].size(), sh.file_end, cfg_.tmp_dir);
     sh.file_end += sh.packed[p].size();
-    for (char* blk : sh.full[p]) {
-      write_all(sh.fd, blk, kBlock * rec_bytes_, sh.file_end, cfg_.tmp_dir);
+    for (auto& blk : sh.full[p]) {
+      write_all(sh.fd, blk.get(), kBlock * rec_bytes_, sh.file_end, cfg_.tmp_dir);
       sh.file_end += kBlock * rec_bytes_;
     }
     const uint64_t records = (sh.file_end - start) / rec_bytes_;
     sh.disk[p].emplace_back(start, records);
     written += records * rec_bytes_;
-    sh.drop_full(p);
+    sh.full[p].clear();
     std::vector<char>().swap(sh.packed[p]);
   }
   sh.full_blocks = 0;
@@ -511,15 +461,11 @@ size_t CooccurCounter::gather_partition(int p, std::vector<R>& a, std::vector<R>
       read_all(sh->fd, a.data() + k, e.second * sizeof(R), e.first);
       k += e.second;
     }
-    for (char* blk : sh->full[p]) {
-      std::memcpy(a.data() + k, blk, kBlock * sizeof(R));
+    for (auto& blk : sh->full[p]) {
+      std::memcpy(a.data() + k, blk.get(), kBlock * sizeof(R));
       k += kBlock;
     }
-    // The blocks stay in the pool until the shards go, after the last partition: returning
-    // their pages one block at a time (madvise, splitting the huge pages) made the merge
-    // 10-15 % slower, and the peak resident memory of a 20 Newsgroups count is the same
-    // either way (293 MB; 288 MB with malloc'ed blocks freed here).
-    std::vector<char*>().swap(sh->full[p]);
+    std::vector<std::unique_ptr<char[]>>().swap(sh->full[p]);
     if (!sh->packed[p].empty()) std::memcpy(a.data() + k, sh->packed[p].data(), sh->packed[p].size());
     k += sh->packed[p].size() / sizeof(R);
     std::vector<char>().swap(sh->packed[p]);
@@ -673,7 +619,7 @@ CooMatrix CooccurCounter::merge_coo(int workers, const std::function<void()>& po
   err.rethrow();
   shards_.clear();
 #ifdef __GLIBC__
-  malloc_trim(0);  // the merge's scratch vectors were heap allocations: hand them back to the OS
+  malloc_trim(0);  // the freed blocks were small heap allocations: hand them back to the OS
 #endif
   for (long t = 0; t < tasks; ++t) out_n[t + 1] += out_n[t];
   // Phase 2: write every task's entries (both directions when symmetric) at its offset.
