@@ -63,8 +63,8 @@ void gemm(int M, int N, int K, const float* a, std::ptrdiff_t rsa, std::ptrdiff_
   // Jobs are (block of mc rows) x (group of panels, kc x 512 floats of packed B: 1 MiB, the
   // size of one core's L2 here, so partly served from L3; narrower groups, which re-pack A more
   // often, measured slower). Consecutive jobs share a panel group, so a core reuses that part
-  // of B from its caches job after job; each job packs its A block (mc x kc, 256 KiB) once. Groups are made narrower when there would be too few jobs for
-  // the threads. kc 512 rather than 256 halves the passes over C when K >= 512: the layers'
+  // of B from its caches job after job; each job packs its A block (mc x kc, 256 KiB) once.
+  // kc 512 rather than 256 halves the passes over C when K >= 512: the layers'
   // large products ran 5-10 % faster standalone (e.g. 8192 x 512 x 2048, 1 thread: 95 -> 103-107
   // GFLOP/s), LSTM 512x2 training steps 1-4 %.
 #ifndef PFN_GEMM_MC
