@@ -102,7 +102,8 @@ def test_batch_is_parallel_and_equals_serial(corpus_lines):
 
 
 def test_file_is_streamed_in_chunks(tmp_path, corpus_lines):
-    lines = corpus_lines[:2000] + ["", "Ünïcödé at the end", "no newline"]
+    long_line = " ".join(f"w{i}" for i in range(5000))  # longer than a 4096-byte read
+    lines = corpus_lines[:2000] + [long_line, "", long_line + long_line, "Ünïcödé at the end", "no newline"]
     p = tmp_path / "c.txt"
     p.write_text("\r\n".join(lines), encoding="utf-8")
     tok = Tokenizer()

@@ -15,17 +15,21 @@
 
 namespace pfn {
 
-inline void* alloc_large(size_t bytes) {
-  constexpr size_t kHuge = size_t(2) << 20;
-  if (bytes >= 2 * kHuge) {
-    size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
-    void* p = std::aligned_alloc(kHuge, rounded);
-    if (!p) throw std::bad_alloc();
+constexpr size_t kHugePage = size_t(2) << 20;
+
+// 2 MiB aligned, rounded up to whole 2 MiB pages, advised to use transparent huge pages.
+inline void* alloc_huge(size_t bytes) {
+  size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  void* p = std::aligned_alloc(kHugePage, rounded ? rounded : kHugePage);
+  if (!p) throw std::bad_alloc();
 #ifdef __linux__
-    madvise(p, rounded, MADV_HUGEPAGE);  // a hint; failure is harmless
+  madvise(p, rounded, MADV_HUGEPAGE);  // a hint; failure is harmless
 #endif
-    return p;
-  }
+  return p;
+}
+
+inline void* alloc_large(size_t bytes) {
+  if (bytes >= 2 * kHugePage) return alloc_huge(bytes);
   // Cache-line aligned: malloc's large blocks start 16 bytes into a page, so every 64-byte
   // vector load of a packed GEMM operand straddled two cache lines.
   constexpr size_t kLine = 64;

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
+#include <type_traits>
 
 #include "common/buffer.h"
 #include "common/parallel.h"
@@ -115,28 +116,61 @@ void read_all(int fd, void* p, size_t bytes, uint64_t offset) {
 
 }  // namespace
 
+// A thread's sparse record blocks, carved from chunks of 2 MiB huge pages (6 MiB for
+// 24 KiB blocks) and reused through a free list. Taken one malloc'ed block at a
+// time they cost a page fault every 4 KiB (about 40,000 per count of 20 Newsgroups), and
+// memory touched for the first time is slow on a VM. Chunks are only released with the
+// pool: the memory limit counts them, so blocks freed by compaction or spilling stay
+// resident for reuse without taking the count past the limit.
+class BlockPool {
+ public:
+  BlockPool(size_t block_bytes, size_t chunk_blocks) : block_(block_bytes), per_chunk_(chunk_blocks) {}
+  size_t chunk_bytes() const { return block_ * per_chunk_; }
+  bool empty() const { return free_.empty(); }
+  // A free block; adds a chunk (chunk_bytes(), which the caller accounts for) when none is.
+  char* get() {
+    if (free_.empty()) {
+      chunks_.emplace_back(static_cast<char*>(alloc_huge(chunk_bytes())));
+      free_.reserve(chunks_.size() * per_chunk_);  // so put() never allocates
+      for (size_t i = per_chunk_; i-- > 0;) free_.push_back(chunks_.back().get() + i * block_);
+    }
+    char* b = free_.back();
+    free_.pop_back();
+    return b;
+  }
+  void put(char* b) { free_.push_back(b); }
+
+ private:
+  struct Free {
+    void operator()(char* p) const { free_large(p); }
+  };
+  size_t block_, per_chunk_;
+  std::vector<std::unique_ptr<char, Free>> chunks_;
+  std::vector<char*> free_;
+};
+
 struct CooccurCounter::Shard {
-  std::vector<double> dense;
+  AlignedVector<double> dense;  // (huge pages: first touch costs a fault per 2 MiB, not 4 KiB)
   // Sparse partitions, as raw bytes of records (8 or 12 bytes each): the block being
-  // filled, full blocks in memory, extents on disk.
+  // filled, full blocks in memory, extents on disk. After a compaction a partition's
+  // summed records fill its first full blocks and the start of `cur`.
   char* cur[kParts];
   uint32_t fill[kParts];
-  std::vector<std::unique_ptr<char[]>> full[kParts];
-  std::vector<char> packed[kParts];  // summed records from earlier compactions
+  uint32_t counted[kParts];  // records at the start of cur already in `sparse`
+  std::vector<char*> full[kParts];
   std::vector<std::pair<uint64_t, uint64_t>> disk[kParts];  // (offset, records)
-  uint64_t full_blocks = 0, packed_records = 0;
+  BlockPool pool;  // owns every block above
   int fd = -1;  // spill file, unlinked as soon as it is created
   uint64_t file_end = 0;
   std::vector<int32_t> ranks;  // scratch: the current document
   uint64_t docs = 0, tokens = 0, sparse = 0;
-  explicit Shard(size_t block_bytes) {
+  Shard(size_t block_bytes, size_t chunk_blocks) : pool(block_bytes, chunk_blocks) {
     for (int p = 0; p < kParts; ++p) {
-      cur[p] = new char[block_bytes];
-      fill[p] = 0;
+      cur[p] = pool.get();
+      fill[p] = counted[p] = 0;
     }
   }
   ~Shard() {
-    for (int p = 0; p < kParts; ++p) delete[] cur[p];  // (null-safe)
     if (fd >= 0) ::close(fd);
   }
 };
@@ -161,6 +195,9 @@ CooccurCounter::CooccurCounter(std::vector<int32_t> rank_of_id, const CooccurCon
   rec_bytes_ = narrow_ ? sizeof(Rec32) : sizeof(Rec64);
 
   const int T = std::max(1, cfg_.threads);
+  // Whole 2 MiB pages of whole blocks: 128 blocks of 16 KiB, or 256 of 24 KiB.
+  chunk_blocks_ = narrow_ ? 128 : 256;
+  chunk_bytes_ = chunk_blocks_ * kBlock * rec_bytes_;
   const uint64_t sparse_min = uint64_t(T) * kParts * kBlock * rec_bytes_;  // blocks being filled
   if (cfg_.memory_limit < sparse_min + (uint64_t(1) << 20))
     throw std::invalid_argument("memory_limit is too small: at least " +
@@ -198,7 +235,7 @@ CooccurCounter::CooccurCounter(std::vector<int32_t> rank_of_id, const CooccurCon
   }
   rows_ = static_cast<int32_t>(lim_.size());
   for (int t = 0; t < T; ++t) {
-    auto sh = std::make_unique<Shard>(kBlock * rec_bytes_);
+    auto sh = std::make_unique<Shard>(kBlock * rec_bytes_, chunk_blocks_);
     sh->dense.assign(cells_ + 1, 0.0);  // + a spare cell for rows with no dense part
     shards_.push_back(std::move(sh));
   }
@@ -265,74 +302,100 @@ void CooccurCounter::count_doc(Shard& sh, const int32_t* r, size_t n) {
 }
 
 void CooccurCounter::block_full(Shard& sh, int p) {
-  sh.full[p].emplace_back(sh.cur[p]);
+  sh.full[p].push_back(sh.cur[p]);
   sh.cur[p] = nullptr;
-  ++sh.full_blocks;
-  sh.sparse += kBlock;
-  const uint64_t kBytes = kBlock * rec_bytes_;
-  // Make room before taking a new block if it would pass the limit: sum repeated pairs
-  // in memory first, and spill to disk only when that no longer frees enough.
-  if (dense_total_ + sparse_bytes_.load() + kBytes > cfg_.memory_limit) {
+  sh.sparse += kBlock - sh.counted[p];
+  sh.counted[p] = 0;
+  // A block from the free list costs nothing. A new chunk must fit under the limit: if it
+  // does not, sum repeated pairs in memory first, and spill to disk when that frees too
+  // little (or no whole block).
+  if (sh.pool.empty() && !reserve_chunk()) {
     try {
-      const uint64_t before = sh.full_blocks * kBlock + sh.packed_records;
-      if (narrow_) compact<Rec32>(sh);
-      else compact<Rec64>(sh);
-      const uint64_t after = sh.packed_records;
-      if (after * 4 > before * 3 || dense_total_ + sparse_bytes_.load() + kBytes > cfg_.memory_limit)
-        spill(sh);
-    } catch (...) {
-      sh.cur[p] = new char[kBytes];  // keep the shard consistent for the other threads' exit
-      sh.fill[p] = 0;
-      sparse_bytes_ += kBytes;
+      const std::pair<uint64_t, uint64_t> shrunk = narrow_ ? compact<Rec32>(sh) : compact<Rec64>(sh);
+      const auto stuck = [&] { return !sh.cur[p] && sh.pool.empty(); };
+      if (shrunk.second * 4 > shrunk.first * 3 || stuck()) spill(sh);
+      if (stuck()) {  // (cannot happen: spilling frees every full block, p's included)
+        sparse_bytes_ += chunk_bytes_;
+        note_peak();
+      }
+    } catch (...) {  // (a full disk, say): the shard stays consistent for a caller that goes on
+      if (!sh.cur[p]) {
+        sh.cur[p] = sh.pool.get();
+        sh.fill[p] = 0;
+      }
       throw;
     }
   }
-  sh.cur[p] = new char[kBytes];
-  sh.fill[p] = 0;
-  sparse_bytes_ += kBytes;
-  if ((sh.full_blocks & 255) == 0) note_peak();
+  if (!sh.cur[p]) {  // (compaction may have given p a block for its remaining records)
+    sh.cur[p] = sh.pool.get();
+    sh.fill[p] = 0;
+  }
 }
 
-// Sorts and sums each partition's full blocks and packed records into packed records.
+// Accounts for one more chunk if it fits under the memory limit (with the other threads'
+// chunks, which they reserve the same way).
+bool CooccurCounter::reserve_chunk() {
+  uint64_t cur = sparse_bytes_.load();
+  do {
+    if (dense_total_ + cur + chunk_bytes_ > cfg_.memory_limit) return false;
+  } while (!sparse_bytes_.compare_exchange_weak(cur, cur + chunk_bytes_));
+  note_peak();
+  return true;
+}
+
+// Sorts and sums each partition's records in memory (full blocks and the block being
+// filled) and writes them back into the partition's first blocks; the blocks left over
+// go to the free list. Returns the number of records (before, after).
 template <class R>
-void CooccurCounter::compact(Shard& sh) {
+std::pair<uint64_t, uint64_t> CooccurCounter::compact(Shard& sh) {
   std::vector<R> a, tmp;
-  uint64_t packed = 0;
-  int64_t delta = 0;  // change of this shard's bytes in memory
+  uint64_t before = 0, after = 0;
   for (int p = 0; p < kParts; ++p) {
-    const size_t old = sh.packed[p].size() / sizeof(R);
-    if (sh.full[p].empty()) {
-      packed += old;
+    std::vector<char*>& blocks = sh.full[p];
+    const size_t fill = sh.cur[p] ? sh.fill[p] : 0;
+    if (blocks.empty()) {
+      before += fill;
+      after += fill;
       continue;
     }
-    const size_t n = old + sh.full[p].size() * kBlock;
+    const size_t n = blocks.size() * kBlock + fill;
     a.resize(n);
     tmp.resize(n);
-    if (old) std::memcpy(a.data(), sh.packed[p].data(), old * sizeof(R));
-    size_t k = old;
-    for (auto& blk : sh.full[p]) {
-      std::memcpy(a.data() + k, blk.get(), kBlock * sizeof(R));
-      k += kBlock;
-    }
+    for (size_t i = 0; i < blocks.size(); ++i) std::memcpy(a.data() + i * kBlock, blocks[i], kBlock * sizeof(R));
+    if (fill) std::memcpy(a.data() + blocks.size() * kBlock, sh.cur[p], fill * sizeof(R));
     const size_t m = sort_and_combine(a.data(), tmp.data(), n, stored_bits_);
-    delta -= static_cast<int64_t>((n - m) * sizeof(R));
-    const char* bytes = reinterpret_cast<const char*>(a.data());
-    sh.packed[p].assign(bytes, bytes + m * sizeof(R));
-    sh.packed[p].shrink_to_fit();
-    sh.full[p].clear();
-    packed += m;
+    const bool had_cur = sh.cur[p] != nullptr;
+    if (had_cur) {
+      sh.sparse += fill - sh.counted[p];
+      blocks.push_back(sh.cur[p]);
+      sh.cur[p] = nullptr;
+    }
+    // m <= n, so the blocks hold the result: m / kBlock full ones, then the rest in the
+    // next block, which becomes the one being filled (there is one: fill < kBlock; and
+    // when the partition had none, block_full's, m < n unless the rest is empty).
+    const size_t nb = m / kBlock, rest = m % kBlock;
+    for (size_t i = 0; i < nb; ++i) std::memcpy(blocks[i], a.data() + i * kBlock, kBlock * sizeof(R));
+    size_t keep = nb;
+    if (rest || had_cur) {
+      std::memcpy(blocks[nb], a.data() + nb * kBlock, rest * sizeof(R));
+      sh.cur[p] = blocks[nb];
+      sh.fill[p] = static_cast<uint32_t>(rest);
+      sh.counted[p] = static_cast<uint32_t>(rest);
+      keep = nb + 1;
+    }
+    for (size_t i = keep; i < blocks.size(); ++i) sh.pool.put(blocks[i]);
+    blocks.resize(nb);
+    before += n;
+    after += m;
   }
-  sh.full_blocks = 0;
-  sh.packed_records = packed;
-  sparse_bytes_ += static_cast<uint64_t>(delta);  // (wraps to a subtraction)
   std::lock_guard<std::mutex> lock(mu_);
   ++stats_.compactions;
+  return {before, after};
 }
 
-// Writes this shard's full blocks and packed records to its temporary file, partition by
-// partition, and frees them.
+// Writes this shard's full blocks to its temporary file, partition by partition, and
+// frees them (the blocks being filled stay).
 void CooccurCounter::spill(Shard& sh) {
-  note_peak();
   if (sh.fd < 0) {
     std::string tmpl = cfg_.tmp_dir + "/pyfast_nlp-cooccur-XXXXXX";
     std::vector<char> name(tmpl.begin(), tmpl.end());
@@ -346,23 +409,18 @@ void CooccurCounter::spill(Shard& sh) {
   }
   uint64_t written = 0;
   for (int p = 0; p < kParts; ++p) {
-    if (sh.full[p].empty() && sh.packed[p].empty()) continue;
+    if (sh.full[p].empty()) continue;
     const uint64_t start = sh.file_end;
-    write_all(sh.fd, sh.packed[p].data(), sh.packed[p].size(), sh.file_end, cfg_.tmp_dir);
-    sh.file_end += sh.packed[p].size();
-    for (auto& blk : sh.full[p]) {
-      write_all(sh.fd, blk.get(), kBlock * rec_bytes_, sh.file_end, cfg_.tmp_dir);
+    for (char* blk : sh.full[p]) {
+      write_all(sh.fd, blk, kBlock * rec_bytes_, sh.file_end, cfg_.tmp_dir);
       sh.file_end += kBlock * rec_bytes_;
     }
     const uint64_t records = (sh.file_end - start) / rec_bytes_;
     sh.disk[p].emplace_back(start, records);
     written += records * rec_bytes_;
+    for (char* blk : sh.full[p]) sh.pool.put(blk);
     sh.full[p].clear();
-    std::vector<char>().swap(sh.packed[p]);
   }
-  sh.full_blocks = 0;
-  sh.packed_records = 0;
-  sparse_bytes_ -= written;
   std::lock_guard<std::mutex> lock(mu_);
   stats_.spilled_bytes += written;
   ++stats_.spills;
@@ -431,7 +489,8 @@ void CooccurCounter::finish_counting() {
   for (auto& sh : shards_) {
     stats_.documents += sh->docs;
     stats_.tokens += sh->tokens;
-    for (int p = 0; p < kParts; ++p) sh->sparse += sh->fill[p];
+    for (int p = 0; p < kParts; ++p)
+      if (sh->cur[p]) sh->sparse += sh->fill[p] - sh->counted[p];
     stats_.sparse_updates += sh->sparse;
   }
   // Sum the dense blocks into the first.
@@ -440,17 +499,19 @@ void CooccurCounter::finish_counting() {
     const double* dt = shards_[t]->dense.data();
 #pragma omp parallel for num_threads(T) schedule(static)
     for (long c = 0; c < static_cast<long>(cells_); ++c) d0[c] += dt[c];
-    std::vector<double>().swap(shards_[t]->dense);
+    AlignedVector<double>().swap(shards_[t]->dense);
   }
 }
 
-// Gathers partition p from every shard (memory and disk) into `a`, frees its blocks,
-// sorts and sums it; returns the number of distinct pairs left at the front of `a`.
+// Gathers partition p from every shard (memory and disk) into `a`, sorts and sums it;
+// returns the number of distinct pairs left at the front of `a`. The blocks it read are
+// appended to `blocks` when given (the caller may reuse them), else left to the pools.
 template <class R>
-size_t CooccurCounter::gather_partition(int p, std::vector<R>& a, std::vector<R>& tmp) {
+size_t CooccurCounter::gather_partition(int p, std::vector<R>& a, std::vector<R>& tmp,
+                                        std::vector<char*>* blocks) {
   size_t n = 0;
   for (auto& sh : shards_) {
-    n += sh->fill[p] + sh->full[p].size() * kBlock + sh->packed[p].size() / sizeof(R);
+    n += sh->fill[p] + sh->full[p].size() * kBlock;
     for (auto& e : sh->disk[p]) n += e.second;
   }
   a.resize(n);
@@ -461,15 +522,18 @@ size_t CooccurCounter::gather_partition(int p, std::vector<R>& a, std::vector<R>
       read_all(sh->fd, a.data() + k, e.second * sizeof(R), e.first);
       k += e.second;
     }
-    for (auto& blk : sh->full[p]) {
-      std::memcpy(a.data() + k, blk.get(), kBlock * sizeof(R));
+    for (char* blk : sh->full[p]) {
+      std::memcpy(a.data() + k, blk, kBlock * sizeof(R));
       k += kBlock;
     }
-    std::vector<std::unique_ptr<char[]>>().swap(sh->full[p]);
-    if (!sh->packed[p].empty()) std::memcpy(a.data() + k, sh->packed[p].data(), sh->packed[p].size());
-    k += sh->packed[p].size() / sizeof(R);
-    std::vector<char>().swap(sh->packed[p]);
-    if (sh->fill[p]) std::memcpy(a.data() + k, sh->cur[p], sh->fill[p] * sizeof(R));  // cur may be null
+    if (sh->fill[p]) std::memcpy(a.data() + k, sh->cur[p], sh->fill[p] * sizeof(R));
+    // (Blocks go back to their pool only with the shard: partitions are merged in parallel.)
+    if (blocks) {
+      blocks->insert(blocks->end(), sh->full[p].begin(), sh->full[p].end());
+      if (sh->cur[p]) blocks->push_back(sh->cur[p]);
+      sh->cur[p] = nullptr;
+    }
+    std::vector<char*>().swap(sh->full[p]);
     k += sh->fill[p];
     sh->fill[p] = 0;
   }
@@ -570,13 +634,31 @@ CooMatrix CooccurCounter::merge_coo(int workers, const std::function<void()>& po
   const uint64_t mask = (uint64_t(1) << key_shift_) - 1;
   const std::vector<int32_t> chunk = dense_chunks(64);
   const long tasks = kParts + static_cast<long>(chunk.size()) - 1;
-  // Phase 1: each task's entries, sorted and summed (sparse partitions are freed as they
-  // are read, so the counts never exist twice in full). A sparse partition's records
-  // keep their stored keys (8 bytes when narrow); dense tasks' records hold whole keys.
-  std::vector<std::vector<Rec32>> part32(narrow_ ? kParts : 0);
+  // Phase 1: each task's entries, sorted and summed. A sparse partition's result goes
+  // back into the blocks it was read from (it is never larger than what they held in
+  // memory, unless part of it was spilled: then into blocks of its own), and from there,
+  // once every partition is done, into one array on huge pages, so the pools can go
+  // before the output is allocated without the results costing a page fault every 4 KiB.
+  // Sparse records keep their stored keys; dense tasks' records hold whole keys.
+  std::vector<std::vector<char*>> res_blocks(kParts);
+  std::vector<std::vector<std::unique_ptr<char[]>>> extra(kParts);
+  std::vector<size_t> res_off(kParts + 1, 0);  // partition p's result: res_off[p + 1] records
   std::vector<std::vector<Rec64>> part64(static_cast<size_t>(tasks));
+  Buffer<char> flat;  // the sparse results, partition after partition
   auto key_of = [&](long task, uint64_t k) {
     return task < kParts ? (k << kPartBits) | static_cast<uint64_t>(task) : k;
+  };
+  // Calls f(record) for the records of a task's result (sparse ones once in `flat`).
+  auto visit = [&](long task, auto&& f) {
+    if (task >= kParts) {
+      for (const Rec64& r : part64[task]) f(r);
+      return;
+    }
+    auto each = [&](const auto* r) {
+      for (size_t i = res_off[task], e = res_off[task + 1]; i < e; ++i) f(r[i]);
+    };
+    if (narrow_) each(reinterpret_cast<const Rec32*>(flat.data()));
+    else each(reinterpret_cast<const Rec64*>(flat.data()));
   };
   std::vector<size_t> out_n(static_cast<size_t>(tasks) + 1, 0);
   FirstError err;
@@ -585,41 +667,67 @@ CooMatrix CooccurCounter::merge_coo(int workers, const std::function<void()>& po
     const int w = thread_id();
     std::vector<Rec32> a32, tmp32;
     std::vector<Rec64> a64, tmp64;
+    auto sparse = [&](int p, auto& a, auto& tmp) {
+      using R = typename std::decay_t<decltype(a)>::value_type;
+      std::vector<char*>& blocks = res_blocks[p];
+      const size_t m = gather_partition(p, a, tmp, &blocks);
+      for (size_t need = (m + kBlock - 1) / kBlock; blocks.size() < need;) {
+        extra[p].emplace_back(new char[kBlock * sizeof(R)]);
+        blocks.push_back(extra[p].back().get());
+      }
+      for (size_t i = 0; i * kBlock < m; ++i)
+        std::memcpy(blocks[i], a.data() + i * kBlock, std::min(kBlock, m - i * kBlock) * sizeof(R));
+      res_off[p + 1] = m;
+    };
 #pragma omp for schedule(dynamic, 1)
     for (long task = 0; task < tasks; ++task) {
       err.run([&] {
         if (w == 0 && poll) poll();
-        size_t k = 0;
-        auto count = [&](const auto& res) {
-          for (const auto& r : res) {
-            const uint64_t key = key_of(task, r.key);
-            k += (sym && (key >> key_shift_) != (key & mask)) ? 2 : 1;
-          }
-        };
         if (task < kParts && narrow_) {
-          const size_t m = gather_partition(static_cast<int>(task), a32, tmp32);
-          part32[task].assign(a32.begin(), a32.begin() + static_cast<long>(m));
-          count(part32[task]);
+          sparse(static_cast<int>(task), a32, tmp32);
         } else if (task < kParts) {
-          const size_t m = gather_partition(static_cast<int>(task), a64, tmp64);
-          part64[task].assign(a64.begin(), a64.begin() + static_cast<long>(m));
-          count(part64[task]);
+          sparse(static_cast<int>(task), a64, tmp64);
         } else {
           const int64_t ch = task - kParts;
           std::vector<Rec64>& res = part64[task];
           dense_rows(chunk[ch], chunk[ch + 1], [&](int32_t r, int32_t c, double v) {
             res.push_back(Rec64{(uint64_t(r) << key_shift_) | uint64_t(c), static_cast<float>(v)});
           });
-          count(res);
         }
-        out_n[task + 1] = k;
+        if (task >= kParts) {  // (sparse partitions are counted once in `flat`)
+          size_t k = 0;
+          for (const Rec64& r : part64[task]) k += (sym && (r.key >> key_shift_) != (r.key & mask)) ? 2 : 1;
+          out_n[task + 1] = k;
+        }
       });
     }
   }
   err.rethrow();
-  shards_.clear();
+  for (int p = 0; p < kParts; ++p) res_off[p + 1] += res_off[p];
+  flat = Buffer<char>(res_off[kParts] * rec_bytes_);
+#pragma omp parallel for num_threads(workers) schedule(dynamic, 1)
+  for (int p = 0; p < kParts; ++p) {
+    const size_t per_block = kBlock * rec_bytes_;
+    size_t left = (res_off[p + 1] - res_off[p]) * rec_bytes_;
+    char* dst = flat.data() + res_off[p] * rec_bytes_;
+    for (size_t i = 0; left; ++i) {
+      const size_t k = std::min(left, per_block);
+      std::memcpy(dst, res_blocks[p][i], k);
+      dst += k;
+      left -= k;
+    }
+    size_t k = 0;
+    visit(p, [&](const auto& r) {
+      const uint64_t key = key_of(p, r.key);
+      k += (sym && (key >> key_shift_) != (key & mask)) ? 2 : 1;
+    });
+    out_n[p + 1] = k;
+  }
+  shards_.clear();  // the pools (and the dense block: its entries are in part64)
+  std::vector<std::vector<char*>>().swap(res_blocks);
+  std::vector<std::vector<std::unique_ptr<char[]>>>().swap(extra);
 #ifdef __GLIBC__
-  malloc_trim(0);  // the freed blocks were small heap allocations: hand them back to the OS
+  malloc_trim(0);  // the merge's scratch vectors were heap allocations: hand them back to the OS
 #endif
   for (long t = 0; t < tasks; ++t) out_n[t + 1] += out_n[t];
   // Phase 2: write every task's entries (both directions when symmetric) at its offset.
@@ -634,29 +742,21 @@ CooMatrix CooccurCounter::merge_coo(int workers, const std::function<void()>& po
     int32_t* row = out.row.data();
     int32_t* col = out.col.data();
     float* val = out.val.data();
-    auto write = [&](const auto& res) {
-      for (const auto& r : res) {
-        const uint64_t key = key_of(task, r.key);
-        const int32_t a = id_of_rank_[key >> key_shift_], c = id_of_rank_[key & mask];
-        float v = r.val;
-        if (sym && a == c) v *= 2;  // both directions of a pair of equal words
-        row[k] = a;
-        col[k] = c;
+    visit(task, [&](const auto& r) {
+      const uint64_t key = key_of(task, r.key);
+      const int32_t a = id_of_rank_[key >> key_shift_], c = id_of_rank_[key & mask];
+      float v = r.val;
+      if (sym && a == c) v *= 2;  // both directions of a pair of equal words
+      row[k] = a;
+      col[k] = c;
+      val[k++] = v;
+      if (sym && a != c) {
+        row[k] = c;
+        col[k] = a;
         val[k++] = v;
-        if (sym && a != c) {
-          row[k] = c;
-          col[k] = a;
-          val[k++] = v;
-        }
       }
-    };
-    if (task < kParts && narrow_) {
-      write(part32[task]);
-      std::vector<Rec32>().swap(part32[task]);
-    } else {
-      write(part64[task]);
-      std::vector<Rec64>().swap(part64[task]);
-    }
+    });
+    if (task >= kParts) std::vector<Rec64>().swap(part64[task]);
   }
   return out;
 }

@@ -8,11 +8,13 @@
 // (row + 1)(col + 1) <= P (the reference keeps the same region). The other pairs are
 // appended, unsorted, to one of 256 hash partitions in fixed-size blocks of records (8
 // bytes for vocabularies up to 2^20 words, 12 above: the partition implies the key's
-// low 8 bits, so the rest of it fits 32 bits up to there). At the memory
-// limit a thread first sorts and sums its partitions in memory (repeated pairs collapse);
-// when that frees too little, it spills them to a temporary file that is unlinked as soon
-// as it is created. The merge sorts and sums each partition on its own (they fit in
-// cache), in parallel.
+// low 8 bits, so the rest of it fits 32 bits up to there). Blocks come from a pool per
+// thread, in chunks of 2 MiB huge pages, and the memory limit counts the chunks. When a
+// new chunk would pass the limit a thread first sorts and sums its partitions in place
+// (repeated pairs collapse, and the blocks left over are reused); when that frees too
+// little, it spills its full blocks to a temporary file that is unlinked as soon as it is
+// created. The merge sorts and sums each partition on its own (they fit in cache), in
+// parallel.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -114,15 +116,17 @@ class CooccurCounter {
   void count_doc(Shard& sh, const int32_t* r, size_t n);
   void finish_counting();
   template <class R>
-  size_t gather_partition(int p, std::vector<R>& a, std::vector<R>& tmp);
+  size_t gather_partition(int p, std::vector<R>& a, std::vector<R>& tmp,
+                          std::vector<char*>* blocks = nullptr);
   template <class R, class F>
   void merge_partition(int p, std::vector<R>& a, std::vector<R>& tmp, F&& f);
   template <class F>
   void dense_rows(int32_t r0, int32_t r1, F&& f) const;
   std::vector<int32_t> dense_chunks(int chunks) const;
   void block_full(Shard& sh, int part);
+  bool reserve_chunk();
   template <class R>
-  void compact(Shard& sh);
+  std::pair<uint64_t, uint64_t> compact(Shard& sh);
   void spill(Shard& sh);
   void note_peak();
 
@@ -140,7 +144,8 @@ class CooccurCounter {
   size_t rec_bytes_ = 8;
   std::vector<std::unique_ptr<Shard>> shards_;
   uint64_t dense_total_ = 0;              // bytes of all dense blocks
-  std::atomic<uint64_t> sparse_bytes_{0};  // bytes of sparse blocks in memory, all shards
+  size_t chunk_blocks_ = 0, chunk_bytes_ = 0;  // sparse blocks come in chunks of this size
+  std::atomic<uint64_t> sparse_bytes_{0};  // bytes of sparse block chunks, all shards
   CooccurStats stats_;
   std::mutex mu_;  // guards stats_ while threads spill
 };

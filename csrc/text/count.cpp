@@ -325,43 +325,57 @@ LineReader::~LineReader() {
   if (f_) std::fclose(f_);
 }
 
+void LineReader::reserve(size_t bytes) {
+  if (bytes <= buf_.size()) return;
+  Buffer<char> bigger(std::max(bytes, 2 * buf_.size()));
+  if (len_) std::memcpy(bigger.data(), buf_.data(), len_);
+  buf_ = std::move(bigger);
+}
+
 bool LineReader::next(std::vector<std::string_view>& lines) {
   lines.clear();
-  buf_.swap(carry_);
-  carry_.clear();
+  // The partial line after the previous chunk moves to the front.
+  if (end_) {
+    std::memmove(buf_.data(), buf_.data() + end_, len_ - end_);
+    len_ -= end_;
+    end_ = 0;
+  }
   bool eof = false;
   // Read until the buffer holds at least one newline (or the file ends).
   for (;;) {
-    // Never ask for (and zero-fill) much more than the rest of the file.
-    size_t want = chunk_;
+    // Fill up to the chunk size (a chunk more when a long line already fills it), but
+    // never ask for much more than the rest of the file.
+    size_t want = chunk_ > len_ + 4096 ? chunk_ - len_ : chunk_;
     if (total_ > done_ && total_ - done_ + 1 < want) want = static_cast<size_t>(total_ - done_ + 1);
     if (want < 4096) want = 4096;
-    size_t old = buf_.size();
-    buf_.resize(old + want);
-    size_t got = std::fread(&buf_[old], 1, want, f_);
-    buf_.resize(old + got);
+    const size_t old = len_;
+    reserve(old + want);
+    size_t got = std::fread(buf_.data() + old, 1, want, f_);
+    len_ = old + got;
     done_ += got;
     if (got < want) {
       if (std::ferror(f_)) throw std::runtime_error("read error");
       eof = true;
       break;
     }
-    if (buf_.find('\n', old) != std::string::npos) break;
+    if (std::memchr(buf_.data() + old, '\n', got)) break;
   }
-  size_t end = buf_.size();
+  const char* data = buf_.data();
+  size_t end = len_;
   if (!eof) {
-    size_t nl = buf_.rfind('\n');
-    carry_.assign(buf_, nl + 1, std::string::npos);
-    end = nl + 1;
+    const char* p = data + len_;
+    while (p[-1] != '\n') --p;  // a newline is there (the loop above found one)
+    end = static_cast<size_t>(p - data);
   }
+  end_ = end;
   first_line_ = next_line_;
   size_t s = 0;
   while (s < end) {
-    size_t nl = buf_.find('\n', s);
-    if (nl == std::string::npos || nl >= end) nl = end;
+    const void* hit = std::memchr(data + s, '\n', end - s);
+    size_t nl = hit ? static_cast<size_t>(static_cast<const char*>(hit) - data) : end;
     size_t e = nl;
-    if (e > s && buf_[e - 1] == '\r') --e;
-    lines.emplace_back(buf_.data() + s, e - s);
+    if (e > s && data[e - 1] == '\r') --e;
+    lines.emplace_back(data + s, e - s);
     s = nl + 1;
   }
   next_line_ += lines.size();

@@ -68,8 +68,12 @@ class LineReader {
   uint64_t first_line() const { return first_line_; }  // 0-based number of lines()[0]
 
  private:
+  void reserve(size_t bytes);
   std::FILE* f_ = nullptr;
-  std::string buf_, carry_;
+  // [0, len_) holds the current chunk and then the partial line carried to the next;
+  // one buffer, reused and never zero-filled (the file's bytes are copied in once).
+  Buffer<char> buf_;
+  size_t len_ = 0, end_ = 0;  // end_: where the current chunk's last whole line ends
   size_t chunk_;
   uint64_t done_ = 0, total_ = 0, first_line_ = 0, next_line_ = 0;
 };
