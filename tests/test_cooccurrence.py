@@ -178,6 +178,19 @@ def test_memory_limit_compacts_or_spills_and_leaves_nothing(tmp_path, threads, r
     assert os.listdir(spill_dir) == []  # spill files are unlinked as soon as created
 
 
+def test_many_threads_under_a_small_limit_stay_under_it(tmp_path):
+    # 4 threads' first sparse blocks take 16 MB of a 20 MB limit: the dense blocks must fit
+    # in what is left, and the counts stay exact.
+    docs = random_corpus(5, n_docs=3000, n_words=2000, zipf=True)
+    vocab = Vocab.build(docs, tokenizer=WS, specials=())
+    limit = 20 << 20
+    counter = cooc_module._count(docs, vocab, WS, 5, True, True, 4, limit, str(tmp_path), False)
+    row, col, val = counter.to_coo(True, 4)
+    assert counter.stats()["peak_bytes"] <= limit
+    got = sp.coo_matrix((val, (row, col)), shape=(len(vocab), len(vocab))).toarray()
+    np.testing.assert_allclose(got, reference(docs, vocab, 5), rtol=1e-6)
+
+
 @pytest.mark.parametrize("symmetric", [True, False])
 def test_vocabulary_past_2_20_words_matches_reference(tmp_path, symmetric):
     # Ranks past 2^20: the records keep 64-bit keys; every pair is sparse (dense_bytes=64).

@@ -204,9 +204,12 @@ CooccurCounter::CooccurCounter(std::vector<int32_t> rank_of_id, const CooccurCon
                                 std::to_string((sparse_min >> 20) + 1) + " MB for " +
                                 std::to_string(T) + " thread(s)");
   // Dense block per thread: 16 MiB by default (two of them stay mostly in a server's L3
-  // cache), never more than a quarter of the memory limit.
+  // cache), never more than a quarter of the memory limit, nor than half of what the
+  // sparse blocks leave of it (with many threads and a small limit, the first blocks
+  // alone would otherwise pass the limit).
   uint64_t dense_bytes = cfg_.dense_bytes ? cfg_.dense_bytes : (uint64_t(16) << 20);
-  dense_bytes = std::min<uint64_t>(dense_bytes, cfg_.memory_limit / (4 * T));
+  dense_bytes = std::min<uint64_t>({dense_bytes, cfg_.memory_limit / (4 * T),
+                                    (cfg_.memory_limit - sparse_min) / (2 * T)});
   const uint64_t budget = dense_bytes / sizeof(double);
   // Row b holds the left neighbours x < lim_[b] = P / (b + 1) of centre word b: the
   // region (b + 1)(x + 1) <= P, symmetric in b and x.
