@@ -39,6 +39,33 @@ def test_other_patterns_equal_python(seed):
         assert Tokenizer(pattern="char").tokenize(s) == list(s.lower())
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_whitespace_pattern_on_long_mostly_ascii_lines(seed):
+    # The whitespace pattern hands out clean ASCII tokens 64 bytes at a time: tokens across
+    # block edges, longer than a block, with upper case, ASCII controls that are (0x1c-0x1f)
+    # and are not (0x00-0x08, 0x0e-0x1b, 0x7f) whitespace, and non-ASCII whitespace and letters.
+    rng = random.Random(500 + seed)
+    pieces = [" ", " ", "  ", "\t", "\n", "\r\n", "\x0b", "\x0c", "\x1c", "\x1f", "\x00", "\x08", "\x0e",
+              "\x1b", "\x7f", "\xa0", "\u3000", "\x85", "\u2003", "é", "Ω", "ß", "İ", "한", "A", "Z", "_"]
+    letters = "abcdefghijklmnopqrstuvwxyz0123456789.,'-"
+    for _ in range(20):
+        parts = []
+        for _ in range(rng.randint(0, 120)):
+            r = rng.random()
+            if r < 0.8:
+                n = rng.choice([1, 2, 3, 5, 8, 13, 31, 63, 64, 65, 100, 140])
+                parts.append("".join(rng.choice(letters) for _ in range(n)))
+            parts.append(rng.choice(pieces) if r < 0.95 else " ")
+        s = "".join(parts)
+        for lowercase in (False, True):
+            src = s.lower() if lowercase else s
+            for m in (1, 2, 3):
+                got = Tokenizer(pattern="whitespace", lowercase=lowercase, min_token_len=m).tokenize(s)
+                assert got == [t for t in src.split() if len(t) >= m], (repr(s), lowercase, m)
+                assert Tokenizer(pattern="whitespace", lowercase=lowercase, min_token_len=m).tokenize(
+                    s.encode("utf-8")) == got
+
+
 def test_real_text_equals_sklearn_regex(corpus_lines):
     tok = Tokenizer()
     text = "\n".join(corpus_lines[:3000])

@@ -459,6 +459,7 @@ void CooccurCounter::add_texts(const AnalyzerConfig& acfg, const StringIdMap& vo
   const int T = static_cast<int>(shards_.size());
   size_t bytes = 0;
   for (auto d : docs) bytes += d.size();
+  const RankLookup* lookup = lookup_for(vocab);
   FirstError err;
 #pragma omp parallel num_threads(bytes > (1 << 18) ? T : 1)
   {
@@ -469,10 +470,17 @@ void CooccurCounter::add_texts(const AnalyzerConfig& acfg, const StringIdMap& vo
       err.run([&] {
         sh.ranks.clear();
         try {
-          an.analyze(docs[d], [&](std::string_view t) {
-            int32_t id = vocab.find(t);
-            if (id >= 0) sh.ranks.push_back(rank_of_id_[id]);
-          });
+          if (lookup) {
+            an.analyze(docs[d], [&](std::string_view t) {
+              const int32_t r = lookup->find(t);
+              if (r >= 0) sh.ranks.push_back(r);
+            });
+          } else {
+            an.analyze(docs[d], [&](std::string_view t) {
+              const int32_t id = vocab.find(t);
+              if (id >= 0) sh.ranks.push_back(rank_of_id_[id]);
+            });
+          }
         } catch (const Utf8Error& e) {
           throw DocumentError(first_doc + static_cast<uint64_t>(d), e);
         }
@@ -485,6 +493,19 @@ void CooccurCounter::add_texts(const AnalyzerConfig& acfg, const StringIdMap& vo
   }
   err.rethrow();
   note_peak();
+}
+
+// The vocabulary as a RankLookup (null past its size limit: then the StringIdMap and
+// rank_of_id_ serve).
+const RankLookup* CooccurCounter::lookup_for(const StringIdMap& vocab) {
+  if (vocab.size() != id_of_rank_.size()) throw std::invalid_argument("the vocabulary does not match the counter's");
+  if (!RankLookup::fits(vocab.size())) return nullptr;
+  if (!lookup_ || lookup_vocab_ != &vocab || lookup_size_ != vocab.size()) {
+    lookup_ = std::make_unique<RankLookup>(vocab, rank_of_id_.data());
+    lookup_vocab_ = &vocab;
+    lookup_size_ = vocab.size();
+  }
+  return lookup_.get();
 }
 
 void CooccurCounter::finish_counting() {

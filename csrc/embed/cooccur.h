@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/buffer.h"
+#include "common/rank_lookup.h"
 #include "common/string_map.h"
 #include "text/analyzer.h"
 
@@ -129,6 +130,7 @@ class CooccurCounter {
   std::pair<uint64_t, uint64_t> compact(Shard& sh);
   void spill(Shard& sh);
   void note_peak();
+  const RankLookup* lookup_for(const StringIdMap& vocab);
 
   CooccurConfig cfg_;
   std::vector<int32_t> rank_of_id_, id_of_rank_;
@@ -148,6 +150,12 @@ class CooccurCounter {
   std::atomic<uint64_t> sparse_bytes_{0};  // bytes of sparse block chunks, all shards
   CooccurStats stats_;
   std::mutex mu_;  // guards stats_ while threads spill
+  // add_texts' word -> rank map, built from the vocabulary of the first call and kept while
+  // later calls pass the same one (a StringIdMap only grows, so same object and size
+  // means same words).
+  std::unique_ptr<RankLookup> lookup_;
+  const StringIdMap* lookup_vocab_ = nullptr;
+  size_t lookup_size_ = 0;
 };
 
 }  // namespace pfn

@@ -2,8 +2,13 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "common/unicode.h"
 
@@ -55,6 +60,68 @@ inline uint32_t lower_sigma(const unsigned char* s, size_t at, size_t n, int len
   }
   return 0x3C2;
 }
+
+#if defined(__SSE2__)
+// Bit k describes byte p[k] (k < 64): `ws`, str.split()'s ASCII whitespace (\t-\r,
+// 0x1c-0x20); `bad`, a byte a token cannot be handed out with as it is (non-ASCII, or
+// upper case when lower-casing). SSE2 is in every x86-64 CPU.
+inline void whitespace_masks(const unsigned char* p, bool lower, uint64_t& ws, uint64_t& bad) {
+  // (unsigned char)(v - lo) <= span, as min(v - lo, span) == v - lo
+  auto in_range = [](__m128i v, char lo, char span) {
+    const __m128i d = _mm_sub_epi8(v, _mm_set1_epi8(lo));
+    return _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(span)), d);
+  };
+  ws = bad = 0;
+  for (int q = 0; q < 4; ++q) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * q));
+    const __m128i space = _mm_or_si128(in_range(v, 9, 4), in_range(v, 0x1c, 4));
+    uint32_t b = static_cast<uint32_t>(_mm_movemask_epi8(v));
+    if (lower) b |= static_cast<uint32_t>(_mm_movemask_epi8(in_range(v, 'A', 25)));
+    ws |= uint64_t(static_cast<uint32_t>(_mm_movemask_epi8(space))) << (16 * q);
+    bad |= uint64_t(b) << (16 * q);
+  }
+}
+
+// The whitespace pattern's fast path: hands out the tokens from s + i on that need no
+// change as views of the input, 64 bytes at a time (one mispredicted branch a block, not
+// one a token). Returns where the byte-wise path must take over: the start of a token it
+// cannot hand out (non-ASCII, upper case when lowering, or longer than 64 bytes), or n.
+template <class Emit>
+size_t whitespace_tokens(const unsigned char* s, size_t i, size_t n, bool lower, size_t min_len,
+                         Emit& emit) {
+  unsigned char tail[64];
+  while (i < n) {
+    const unsigned char* p = s + i;
+    const bool last = n - i <= 64;
+    if (last) {  // padded with spaces: no token runs past the block
+      std::memset(tail, ' ', sizeof tail);
+      std::memcpy(tail, p, n - i);
+      p = tail;
+    }
+    uint64_t ws, bad;
+    whitespace_masks(p, lower, ws, bad);
+    uint64_t tok = ~ws;
+    size_t next = last ? n : i + 64;
+    while (tok) {
+      const int b = __builtin_ctzll(tok);
+      const uint64_t after = ws & (~uint64_t(0) << b);
+      if (!after) {  // the token goes on past the block: start the next block at it
+        if (b == 0) return i;
+        next = i + static_cast<size_t>(b);
+        break;
+      }
+      const int e = __builtin_ctzll(after);
+      const uint64_t below_e = (uint64_t(1) << e) - 1;
+      if (bad & below_e & ~((uint64_t(1) << b) - 1)) return i + static_cast<size_t>(b);
+      if (static_cast<size_t>(e - b) >= min_len)
+        emit(std::string_view(reinterpret_cast<const char*>(s + i + b), static_cast<size_t>(e - b)));
+      tok &= ~below_e;
+    }
+    i = next;
+  }
+  return n;
+}
+#endif
 }  // namespace detail
 
 // Calls emit(std::string_view) for every token of `text` (the view is only valid during
@@ -142,6 +209,10 @@ void for_each_token(const TokenizerConfig& cfg, std::string_view text, std::stri
         ++i;  // an ASCII non-word character (or the run's end)
         while (i < n && s[i] < 0x80 && !(kFlags.f[s[i]] & uni::kAsciiWord)) ++i;
       } else if (cfg.pattern == Pattern::Whitespace && tok_len == 0) {
+#if defined(__SSE2__)
+        i = detail::whitespace_tokens(s, i, n, lower, static_cast<size_t>(cfg.min_token_len), emit);
+        if (i == n || s[i] >= 0x80) continue;
+#endif
         // Hot path: a whole ASCII token that needs no change is a view of the input.
         size_t j = i;
         uint8_t seen = 0;
