@@ -66,6 +66,32 @@ def test_whitespace_pattern_on_long_mostly_ascii_lines(seed):
                     s.encode("utf-8")) == got
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_word_pattern_on_long_mostly_ascii_lines(seed):
+    # The word pattern hands out runs of ASCII word characters 64 bytes at a time: runs
+    # across block edges, longer than a block, with upper case, next to non-ASCII letters
+    # (the word goes on) and non-ASCII punctuation (it does not).
+    rng = random.Random(700 + seed)
+    seps = [" ", ", ", ".", "-", "\n", "\t", "'", "(", ")", "\x00", "\x7f", "—", "\xa0", "é", "Ω", "ß", "İ", "한",
+            "_", "1", "ǅ", "’", " — ", " ’ ", " é ", ". Ω", "\n한 "]
+    letters = "abcdefghijklmnopqrstuvwxyzABCXYZ0123456789_"
+    for _ in range(20):
+        parts = []
+        for _ in range(rng.randint(0, 120)):
+            n = rng.choice([1, 2, 3, 5, 8, 13, 31, 63, 64, 65, 100, 140])
+            parts.append("".join(rng.choice(letters if rng.random() < 0.3 else letters[:26])
+                                 for _ in range(n)))
+            parts.append(rng.choice(seps) if rng.random() < 0.4 else " ")
+        s = "".join(parts)
+        for lowercase in (False, True):
+            src = s.lower() if lowercase else s
+            for m in (1, 2, 3):
+                tok = Tokenizer(lowercase=lowercase, min_token_len=m)
+                got = tok.tokenize(s)
+                assert got == [t for t in re.findall(r"\w+", src) if len(t) >= m], (repr(s), lowercase, m)
+                assert tok.tokenize(s.encode("utf-8")) == got
+
+
 def test_real_text_equals_sklearn_regex(corpus_lines):
     tok = Tokenizer()
     text = "\n".join(corpus_lines[:3000])
