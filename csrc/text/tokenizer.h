@@ -62,45 +62,43 @@ inline uint32_t lower_sigma(const unsigned char* s, size_t at, size_t n, int len
 }
 
 #if defined(__SSE2__)
-// Bit k describes byte p[k] (k < 64): `ws`, str.split()'s ASCII whitespace (\t-\r,
-// 0x1c-0x20); `other`, a non-ASCII byte; `upper`, A-Z. SSE2 is in every x86-64 CPU.
-inline void whitespace_masks(const unsigned char* p, uint64_t& ws, uint64_t& other, uint64_t& upper) {
+// Bit k describes byte p[k] (k < 64): `tok`, a byte that belongs to a token (an ASCII word
+// character [0-9A-Za-z_] for the word pattern; anything but str.split()'s ASCII whitespace,
+// \t-\r and 0x1c-0x20, for the whitespace one); `other`, a non-ASCII byte; `upper`, A-Z.
+// SSE2 is in every x86-64 CPU.
+template <bool kWords>
+inline void token_masks(const unsigned char* p, uint64_t& tok, uint64_t& other, uint64_t& upper) {
   // (unsigned char)(v - lo) <= span, as min(v - lo, span) == v - lo
   auto in_range = [](__m128i v, char lo, char span) {
     const __m128i d = _mm_sub_epi8(v, _mm_set1_epi8(lo));
     return _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(span)), d);
   };
-  ws = other = upper = 0;
+  tok = other = upper = 0;
   for (int q = 0; q < 4; ++q) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * q));
-    const __m128i space = _mm_or_si128(in_range(v, 9, 4), in_range(v, 0x1c, 4));
-    ws |= uint64_t(static_cast<uint32_t>(_mm_movemask_epi8(space))) << (16 * q);
+    const __m128i up = in_range(v, 'A', 25);
+    uint32_t t;
+    if (kWords) {
+      t = static_cast<uint32_t>(_mm_movemask_epi8(_mm_or_si128(
+          _mm_or_si128(up, in_range(v, 'a', 25)), _mm_or_si128(in_range(v, '0', 9), _mm_cmpeq_epi8(v, _mm_set1_epi8('_'))))));
+    } else {
+      t = ~static_cast<uint32_t>(_mm_movemask_epi8(_mm_or_si128(in_range(v, 9, 4), in_range(v, 0x1c, 4)))) & 0xFFFFu;
+    }
+    tok |= uint64_t(t) << (16 * q);
     other |= uint64_t(static_cast<uint32_t>(_mm_movemask_epi8(v))) << (16 * q);
-    upper |= uint64_t(static_cast<uint32_t>(_mm_movemask_epi8(in_range(v, 'A', 25)))) << (16 * q);
+    upper |= uint64_t(static_cast<uint32_t>(_mm_movemask_epi8(up))) << (16 * q);
   }
 }
 
-// A token of ASCII bytes handed out as it is, or lower-cased through `buf`.
-template <class Emit>
-void emit_ascii(const char* t, size_t len, bool to_lower, std::string& buf, Emit& emit) {
-  if (!to_lower) {
-    emit(std::string_view(t, len));
-    return;
-  }
-  buf.assign(t, len);
-  for (char& c : buf) c = static_cast<char>((c >= 'A' && c <= 'Z') ? c + 32 : c);
-  emit(std::string_view(buf));
-  buf.clear();
-}
-
-// The whitespace pattern's fast path, entered between tokens: hands out the ASCII tokens
-// from s + i on, 64 bytes at a time (one mispredicted branch a block, not one a token), as
-// views of the input (through `buf`, lower-cased, when they have upper case and `lower`).
-// Returns where the byte-wise path must take over: the start of a token with a non-ASCII
-// byte or longer than 64 bytes, or n.
-template <class Emit>
-size_t whitespace_tokens(const unsigned char* s, size_t i, size_t n, bool lower, size_t min_len,
-                         std::string& buf, Emit& emit) {
+// The fast path of the word (kWords) and whitespace patterns, entered between tokens:
+// hands out the tokens of ASCII bytes from s + i on, 64 bytes at a time (one mispredicted
+// branch a block, not one a token), as views of the input, or lower-cased through `buf`
+// when they have upper case and `lower`. Returns where the byte-wise path must take over:
+// the start of a token that has or touches a non-ASCII byte (a word may go on in other
+// scripts) or is longer than 64 bytes, a non-ASCII byte between tokens, or n.
+template <bool kWords, class Emit>
+size_t ascii_tokens(const unsigned char* s, size_t i, size_t n, bool lower, size_t min_len,
+                    std::string& buf, Emit& emit) {
   unsigned char tail[64];
   while (i < n) {
     const unsigned char* p = s + i;
@@ -110,93 +108,39 @@ size_t whitespace_tokens(const unsigned char* s, size_t i, size_t n, bool lower,
       std::memcpy(tail, p, n - i);
       p = tail;
     }
-    uint64_t ws, other, upper;
-    whitespace_masks(p, ws, other, upper);
-    uint64_t tok = ~ws;
+    uint64_t tok, other, upper;
+    token_masks<kWords>(p, tok, other, upper);
+    const int x = other ? __builtin_ctzll(other) : 64;  // the first non-ASCII byte
     size_t next = last ? n : i + 64;
-    while (tok) {
-      const int b = __builtin_ctzll(tok);
-      const uint64_t after = ws & (~uint64_t(0) << b);
+    bool whole = true;  // every token in the block ends in it
+    for (uint64_t left = tok; left;) {
+      const int b = __builtin_ctzll(left);
+      if (b > x) return i + static_cast<size_t>(x);
+      const uint64_t after = ~tok & (~uint64_t(0) << b);
       if (!after) {  // the token goes on past the block: start the next block at it
         if (b == 0) return i;
         next = i + static_cast<size_t>(b);
+        whole = false;
         break;
       }
       const int e = __builtin_ctzll(after);
       const uint64_t span = ((uint64_t(1) << e) - 1) & ~((uint64_t(1) << b) - 1);
-      if (other & span) return i + static_cast<size_t>(b);
-      if (static_cast<size_t>(e - b) >= min_len)
-        emit_ascii(reinterpret_cast<const char*>(s + i + b), static_cast<size_t>(e - b),
-                   lower && (upper & span), buf, emit);
-      tok &= ~span;
-    }
-    i = next;
-  }
-  return n;
-}
-
-// Bit k describes byte p[k] (k < 64): `word`, an ASCII word character [0-9A-Za-z_];
-// `other`, a non-ASCII byte; `upper`, A-Z.
-inline void word_masks(const unsigned char* p, uint64_t& word, uint64_t& other, uint64_t& upper) {
-  auto in_range = [](__m128i v, char lo, char span) {
-    const __m128i d = _mm_sub_epi8(v, _mm_set1_epi8(lo));
-    return _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(span)), d);
-  };
-  word = other = upper = 0;
-  for (int q = 0; q < 4; ++q) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * q));
-    const __m128i up = in_range(v, 'A', 25);
-    const __m128i w = _mm_or_si128(_mm_or_si128(up, in_range(v, 'a', 25)),
-                                   _mm_or_si128(in_range(v, '0', 9), _mm_cmpeq_epi8(v, _mm_set1_epi8('_'))));
-    word |= uint64_t(static_cast<uint32_t>(_mm_movemask_epi8(w))) << (16 * q);
-    other |= uint64_t(static_cast<uint32_t>(_mm_movemask_epi8(v))) << (16 * q);
-    upper |= uint64_t(static_cast<uint32_t>(_mm_movemask_epi8(up))) << (16 * q);
-  }
-}
-
-// The word pattern's fast path, entered between tokens (after a non-word character or at
-// the start): hands out the runs of ASCII word characters bounded by ASCII non-word ones,
-// 64 bytes at a time, as views of the input (through `buf`, lower-cased, when they have
-// upper case and `lower`). Returns where the byte-wise path must take over: a non-ASCII
-// byte after the last run handed out, the start of a run that touches one (the word may
-// go on in other scripts) or is longer than 64 bytes, or n.
-template <class Emit>
-size_t word_tokens(const unsigned char* s, size_t i, size_t n, bool lower, size_t min_len,
-                   std::string& buf, Emit& emit) {
-  unsigned char tail[64];
-  while (i < n) {
-    const unsigned char* p = s + i;
-    const bool last = n - i <= 64;
-    if (last) {  // padded with spaces: no run goes past the block
-      std::memset(tail, ' ', sizeof tail);
-      std::memcpy(tail, p, n - i);
-      p = tail;
-    }
-    uint64_t word, other, upper;
-    word_masks(p, word, other, upper);
-    const int x = other ? __builtin_ctzll(other) : 64;  // the first non-ASCII byte
-    uint64_t runs = word;
-    size_t next = last ? n : i + 64;
-    while (runs) {
-      const int b = __builtin_ctzll(runs);
-      if (b > x) return i + static_cast<size_t>(x);
-      const uint64_t after = ~word & (~uint64_t(0) << b);
-      if (!after) {  // the run goes on past the block: start the next block at it
-        if (b == 0) return i;
-        next = i + static_cast<size_t>(b);
-        break;
+      if (other & (span | (uint64_t(1) << e))) return i + static_cast<size_t>(b);
+      if (static_cast<size_t>(e - b) >= min_len) {
+        const char* t = reinterpret_cast<const char*>(s + i + b);
+        const size_t len = static_cast<size_t>(e - b);
+        if (lower && (upper & span)) {
+          buf.assign(t, len);
+          for (char& c : buf) c = static_cast<char>((c >= 'A' && c <= 'Z') ? c + 32 : c);
+          emit(std::string_view(buf));
+          buf.clear();
+        } else {
+          emit(std::string_view(t, len));
+        }
       }
-      const int e = __builtin_ctzll(after);
-      if (e == x) return i + static_cast<size_t>(b);
-      const uint64_t span = ((uint64_t(1) << e) - 1) & ~((uint64_t(1) << b) - 1);
-      if (static_cast<size_t>(e - b) >= min_len)
-        emit_ascii(reinterpret_cast<const char*>(s + i + b), static_cast<size_t>(e - b),
-                   lower && (upper & span), buf, emit);
-      runs &= ~span;
+      left &= ~span;
     }
-    if (next == i + 64 || next == n) {
-      if (x < 64 && (!last || static_cast<size_t>(x) < n - i)) return i + static_cast<size_t>(x);
-    }
+    if (whole && x < 64) return i + static_cast<size_t>(x);
     i = next;
   }
   return n;
@@ -265,7 +209,7 @@ void for_each_token(const TokenizerConfig& cfg, std::string_view text, std::stri
       if (word) {
 #if defined(__SSE2__)
         if (tok_len == 0 && !split) {
-          i = detail::word_tokens(s, i, n, lower, static_cast<size_t>(cfg.min_token_len), buf, emit);
+          i = detail::ascii_tokens<true>(s, i, n, lower, static_cast<size_t>(cfg.min_token_len), buf, emit);
           if (i == n || s[i] >= 0x80) continue;
         }
 #endif
@@ -296,7 +240,7 @@ void for_each_token(const TokenizerConfig& cfg, std::string_view text, std::stri
         while (i < n && s[i] < 0x80 && !(kFlags.f[s[i]] & uni::kAsciiWord)) ++i;
       } else if (cfg.pattern == Pattern::Whitespace && tok_len == 0) {
 #if defined(__SSE2__)
-        i = detail::whitespace_tokens(s, i, n, lower, static_cast<size_t>(cfg.min_token_len), buf, emit);
+        i = detail::ascii_tokens<false>(s, i, n, lower, static_cast<size_t>(cfg.min_token_len), buf, emit);
         if (i == n || s[i] >= 0x80) continue;
 #endif
         // Hot path: a whole ASCII token that needs no change is a view of the input.
