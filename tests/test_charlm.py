@@ -23,6 +23,7 @@ def test_hello(cell):
     assert lm.history_[-1]["loss_bits"] < 0.05
 
 
+@pytest.mark.end_to_end
 def test_end_to_end_validation_loss_falls(corpus):
     """A short run on real text: validation loss below 3.5 bits per character (a unigram
     model of this text needs about 4.5)."""

@@ -19,6 +19,7 @@ def tsv(tmp_path):
     return p
 
 
+@pytest.mark.end_to_end
 def test_demo_runs_on_the_shipped_corpus(capsys):
     assert main(["demo", "--quick"]) == 0
     out = capsys.readouterr().out

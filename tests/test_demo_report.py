@@ -19,6 +19,7 @@ def report_dir(tmp_path_factory):
     return out
 
 
+@pytest.mark.end_to_end
 def test_quick_demo_writes_only_into_out(report_dir, tmp_path, monkeypatch, capsys):
     names = sorted(os.listdir(report_dir))
     assert names == ["glove_pca.png", "gradient_flow.png", "quote_unit.png", "report.html"]
@@ -55,6 +56,7 @@ def _browser():
     return None
 
 
+@pytest.mark.end_to_end
 def test_report_renders_in_a_headless_browser(report_dir, tmp_path):
     browser = _browser()
     if browser is None:

@@ -26,6 +26,7 @@ def readme_blocks():
     return re.findall(r"```python\n(.*?)```", src, flags=re.S)
 
 
+@pytest.mark.end_to_end
 @pytest.mark.parametrize("i", range(len(readme_blocks())))
 def test_readme_python_blocks(i, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
