@@ -78,14 +78,14 @@ def _gil_cases(corpus, charlm, tmp_path):
     H = 256
     w = [RNG.standard_normal(s).astype(np.float32) * 0.05 for s in ((4 * H, 128), (4 * H, H), (4 * H,), (4 * H,))]
     h0 = np.zeros((32, H), np.float32)
-    big = corpus * 12
+    big = corpus * 40
     return {
         "Vocab.build": lambda: Vocab.build(big, tokenizer=Tokenizer(), num_threads=1),
         "cooccurrence": lambda: cooccurrence(ids * 3, vocab, window=10, num_threads=1, progress=False),
         "GloVe.fit": lambda: GloVe(dim=50, epochs=3, num_threads=1).fit(cooc, vocab, progress=False),
         "WordVectors.load_glove": lambda: WordVectors.load_glove(glove_file, num_threads=1),
         "lstm_forward": lambda: [nn.lstm_forward(x, h0, h0, *w, num_threads=1) for _ in range(3)],
-        "CharLM.sample": lambda: charlm.sample("the", length=20000, seed=1, num_threads=1),
+        "CharLM.sample": lambda: charlm.sample("the", length=60000, seed=1, num_threads=1),
         "CountVectorizer": lambda: CountVectorizer(num_threads=1).fit_transform(big),
     }
 
