@@ -37,9 +37,9 @@ def worker(threads: int, which: str) -> None:
         a = rng.standard_normal((M, K)).astype(np.float32)
         b = rng.standard_normal((K, N)).astype(np.float32)
         ref = a.astype(np.float64) @ b
-        assert np.abs(_core.gemm(a, b, False, threads) - ref).max() < 1e-3 * np.abs(ref).max()
+        assert np.abs(_core.gemm(a, b, threads=threads) - ref).max() < 1e-3 * np.abs(ref).max()
         res = {}
-        f = (lambda: a @ b) if which == "openblas" else (lambda: _core.gemm(a, b, False, threads))
+        f = (lambda: a @ b) if which == "openblas" else (lambda: _core.gemm(a, b, threads=threads))
         for name in (which,):
             f()
             reps = max(3, int(2e8 / (2 * M * N * K)))

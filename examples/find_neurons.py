@@ -20,8 +20,8 @@ import sys
 import time
 
 from pyfast_nlp import CharLM
-from pyfast_nlp.demo import DEFAULT_CORPUS
-from pyfast_nlp.viz import activation_html, find_units, text_feature
+from pyfast_nlp.showcase.demo import DEFAULT_CORPUS
+from pyfast_nlp.rnn.units import activation_html, find_units, text_feature
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.join(HERE, "..", "..", "shared", "data")

@@ -4,21 +4,25 @@ Tokenizer, stemmers, vocabulary, bag-of-words and Naive Bayes; co-occurrence mat
 GloVe and word vectors; character-level RNN/LSTM/GRU language models (``CharLM``, and the
 functional kernels in ``pyfast_nlp.nn``); with the hot loops in OpenMP C++ kernels (``pyfast_nlp._core``,
 private).
+
+The package mirrors ``csrc/``: ``text`` (tokenizer, stemmers, vocabulary, the corpus door),
+``feature_extraction`` (bag-of-words), ``naive_bayes``, ``embeddings`` (co-occurrence, GloVe, word
+vectors), ``rnn`` (the recurrent core, CharLM, gradient flow, units), and the ``showcase`` (demo,
+report) on top.
 """
 from typing import Any, Dict
 
-from . import _core, nn
-from .charlm import CharLM
-from .cooccur import cooccurrence, cooccurrence_to_file, read_cooccurrence
-from .feature_extraction import CountVectorizer, NotFittedError
-from .glove import GloVe
+from . import _compat, _core
+from ._version import __version__
+from .embeddings import GloVe, WordVectors, cooccurrence, cooccurrence_to_file, read_cooccurrence
+from .exceptions import NotFittedError
+from .feature_extraction import CountVectorizer
 from .naive_bayes import BernoulliNB, ComplementNB, MultinomialNB, ZeroLikelihoodWarning
-from .stop_words import ENGLISH_STOP_WORDS
-from .text import Stemmer, Tokenizer
-from .vocab import Vocab
-from .word_vectors import WordVectors
+from .rnn import CharLM
+from .rnn import functional as nn
+from .text import ENGLISH_STOP_WORDS, Stemmer, Tokenizer, Vocab
 
-__version__ = "0.1.0"
+_compat.install()  # the flat layout's module names (pyfast_nlp.nn, pyfast_nlp.charlm, ...) still import
 
 __all__ = [
     "BernoulliNB", "CharLM", "ComplementNB", "CountVectorizer", "ENGLISH_STOP_WORDS", "GloVe", "MultinomialNB",

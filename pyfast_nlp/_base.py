@@ -1,11 +1,9 @@
-"""Small shared helpers: scikit-learn style parameters, atomic files, progress bars."""
+"""The shared floor: scikit-learn style parameters, progress bars, thread counts, memory checks."""
 from __future__ import annotations
 
 import inspect
 import os
-import tempfile
-from contextlib import contextmanager
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Optional
 
 
 class ParamsMixin:
@@ -47,43 +45,6 @@ def _equal(a: Any, b: Any) -> bool:
         return bool(a == b)
     except Exception:
         return False
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-@contextmanager
-def atomic_path(path: "os.PathLike[str] | str") -> Iterator[str]:
-    """A temporary file name beside ``path`` for the block to write (by any means); it is
-    renamed over ``path`` only when the block finishes, and removed if it fails."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=directory)
-    os.close(fd)
-    try:
-        yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-@contextmanager
-def atomic_write(path: "os.PathLike[str] | str", mode: str = "w", encoding: Optional[str] = "utf-8") -> Iterator[Any]:
-    """Write to a temporary file beside ``path`` and rename it over ``path`` only when the
-    block finishes, so an interrupted write never leaves a broken or half-written file."""
-    with atomic_path(path) as tmp:
-        with open(tmp, mode, encoding=encoding if "b" not in mode else None) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
 
 
 def progress_bar(enabled: bool, **kwargs: Any) -> Any:
@@ -187,51 +148,3 @@ def check_memory(nbytes: float, what: str, hint: str = "") -> None:
     if nbytes > avail:
         raise MemoryError(f"{what} needs about {_human(nbytes)} of memory but only {_human(avail)} is "
                           f"available" + (f"; {hint}" if hint else ""))
-
-
-def read_npz(path: str, what: str) -> Dict[str, Any]:
-    """Every array of an ``.npz`` file, read in full. A damaged or foreign file is a ValueError
-    naming ``what`` was expected: zipfile and numpy raise a dozen different exceptions for bad
-    archives (BadZipFile, zlib.error, NotImplementedError, struct.error, EOFError, ...)."""
-    import numpy as np
-
-    try:
-        # our own file object: np.load on a damaged zip would leak the handle it opened
-        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (MemoryError, KeyboardInterrupt):
-        raise
-    except Exception as e:
-        raise ValueError(f"{path} is not {what} ({type(e).__name__}: {e})") from None
-
-
-def json_meta(arrays: Dict[str, Any], path: str, what: str, fmt: str) -> Dict[str, Any]:
-    """The JSON metadata stored as uint8 bytes (or a str array) under ``meta``, checked to be
-    a dict of the expected ``format``."""
-    import json
-
-    import numpy as np
-
-    try:
-        raw = arrays["meta"]
-        text = str(raw) if raw.dtype.kind == "U" else np.ascontiguousarray(raw, np.uint8).tobytes().decode("utf-8")
-        meta = json.loads(text)
-    except (KeyError, ValueError, TypeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path} is not {what} (its metadata is missing or damaged: {e})") from None
-    if not isinstance(meta, dict) or meta.get("format") != fmt:
-        raise ValueError(f"{path} is not {what}")
-    return meta
-
-
-def str_array(a: Any, path: str, name: str) -> list:
-    """A 1-D numpy string array from a file as a list of str, refusing code points that no
-    Python string can hold (numpy's tolist would make broken str objects of them) and
-    lone surrogates (not text)."""
-    import numpy as np
-
-    if a.ndim != 1 or a.dtype.kind != "U":
-        raise ValueError(f"{path}: '{name}' must be a 1-D array of strings, not {a.dtype} {a.shape}")
-    cp = np.ascontiguousarray(a).view(np.uint32)
-    if cp.size and (cp.max() > 0x10FFFF or ((cp >= 0xD800) & (cp <= 0xDFFF)).any()):
-        raise ValueError(f"{path}: '{name}' holds code points that are not valid Unicode text")
-    return a.tolist()

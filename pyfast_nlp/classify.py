@@ -2,18 +2,15 @@
 ``label<TAB>text`` file format the command line reads."""
 from __future__ import annotations
 
-import io
-import json
 import os
 from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from ._base import atomic_write, json_meta, read_npz, str_array
+from ._io import check_file, load_model, save_model, str_array
 from .feature_extraction import CountVectorizer
 from .metrics import accuracy, confusion_matrix, macro_f1
 from .naive_bayes import BernoulliNB, ComplementNB, MultinomialNB
-from .text import _check_file
 
 _MODELS = {"multinomial": MultinomialNB, "bernoulli": BernoulliNB, "complement": ComplementNB}
 _FORMAT = "pyfast_nlp.text_classifier"
@@ -23,7 +20,7 @@ _VEC_PARAMS = ("lowercase", "pattern", "min_token_len", "split_script", "ngram_r
 
 def read_labelled(path: "os.PathLike[str] | str") -> Tuple[List[str], List[str]]:
     """Read a ``label<TAB>text`` file (UTF-8, one document a line; blank lines skipped)."""
-    path = _check_file(path)
+    path = check_file(path)
     labels, texts = [], []
     with open(path, "rb") as f:
         for n, raw in enumerate(f, 1):
@@ -94,20 +91,15 @@ class TextClassifier:
         if params["stop_words"] is not None and not isinstance(params["stop_words"], str):
             params["stop_words"] = list(params["stop_words"])
         params["ngram_range"] = list(params["ngram_range"])
-        meta = {"format": _FORMAT, "version": 1, "model": self.model, "alpha": self.alpha,
-                "vectorizer": params, "classes": self.nb.classes_.tolist()}
-        buf = io.BytesIO()
-        np.savez_compressed(buf, meta=np.array(json.dumps(meta)),
-                            terms=np.array(self.vectorizer.get_feature_names_out().tolist(), dtype=str),
-                            feature_count=self.nb.feature_count_, class_count=self.nb.class_count_)
-        with atomic_write(path, "wb") as f:
-            f.write(buf.getvalue())
+        meta = {"model": self.model, "alpha": self.alpha, "vectorizer": params, "classes": self.nb.classes_.tolist()}
+        save_model(path, _FORMAT, meta, {"terms": np.array(self.vectorizer.get_feature_names_out().tolist(), dtype=str),
+                                         "feature_count": self.nb.feature_count_, "class_count": self.nb.class_count_},
+                   compressed=True)
 
     @classmethod
     def load(cls, path: "os.PathLike[str] | str") -> "TextClassifier":
-        path = _check_file(path)
-        arrays = read_npz(path, "a readable pyfast_nlp model file")
-        meta = json_meta(arrays, path, "a pyfast_nlp text classifier", _FORMAT)
+        path = os.fspath(path)
+        meta, arrays = load_model(path, _FORMAT, "a pyfast_nlp text classifier")
         try:
             return cls._from_saved(path, arrays, meta)
         except (KeyError, TypeError, IndexError, AttributeError) as e:  # missing or wrong fields

@@ -163,7 +163,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def _run(a: argparse.Namespace) -> int:
     if a.cmd == "demo":
-        from .demo import main as demo
+        from .showcase.demo import main as demo
 
         return demo(a.corpus, a.threads, out=a.out, quick=a.quick)
     if a.cmd == "info":
@@ -177,7 +177,7 @@ def _run(a: argparse.Namespace) -> int:
             out.write(" ".join(toks) + "\n")
         return 0
     if a.cmd == "vocab":
-        from .vocab import Vocab
+        from .text import Vocab
 
         v = Vocab.build(a.file, tokenizer=_tokenizer(a), min_count=a.min_count, max_size=a.max_size,
                         num_threads=a.threads, progress=sys.stderr.isatty())
@@ -199,7 +199,7 @@ def _charlm(a: argparse.Namespace) -> int:
     import os
     import pathlib
 
-    from .charlm import CharLM
+    from .rnn import CharLM
 
     if a.action == "sample":
         lm = CharLM.load(a.model)
@@ -244,9 +244,8 @@ def _charlm(a: argparse.Namespace) -> int:
 def _glove(a: argparse.Namespace) -> int:
     import time
 
-    from .cooccur import cooccurrence, cooccurrence_to_file
-    from .glove import GloVe
-    from .vocab import Vocab
+    from .embeddings import GloVe, cooccurrence, cooccurrence_to_file
+    from .text import Vocab
 
     tty = sys.stderr.isatty()
     tok = _tokenizer(a)
@@ -282,7 +281,7 @@ def _glove(a: argparse.Namespace) -> int:
 
 
 def _vectors(a: argparse.Namespace) -> int:
-    from .word_vectors import WordVectors
+    from .embeddings import WordVectors
 
     wv = WordVectors.load(a.file)
     if a.action == "neighbors":

@@ -24,7 +24,7 @@ from scipy.special import logsumexp
 
 from . import _core
 from ._base import ParamsMixin, resolve_threads
-from .feature_extraction import NotFittedError
+from .exceptions import check_is_fitted
 
 
 class ZeroLikelihoodWarning(UserWarning):
@@ -142,8 +142,10 @@ class _BaseDiscreteNB(ParamsMixin):
             if not np.isfinite(w).all() or (w < 0).any():
                 raise ValueError("sample_weight must be finite and non-negative")
         Xc = self._transform_fit_X(X)
-        counts, cc = _core.nb_feature_counts(Xc.indptr, Xc.indices, Xc.data, idx.astype(np.int32), w,
-                                             len(self.classes_), Xc.shape[1], -1)
+        counts, cc = _core.nb_feature_counts(Xc.indptr, Xc.indices, Xc.data, idx.astype(np.int32),
+                                             sample_weight=w, n_classes=len(self.classes_),
+                                             n_features=Xc.shape[1],
+                                             threads=resolve_threads(getattr(self, "num_threads", -1)))
         self.feature_count_ += counts
         self.class_count_ += cc
         self._update_feature_log_prob(alpha)
@@ -168,8 +170,7 @@ class _BaseDiscreteNB(ParamsMixin):
             self.class_log_prior_ = np.full(n, -np.log(n))
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "classes_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' first.")
+        check_is_fitted(self, "classes_")
 
     def _check_n_features(self, X: sp.csr_matrix) -> None:
         if X.shape[1] != self.n_features_in_:
@@ -178,7 +179,7 @@ class _BaseDiscreteNB(ParamsMixin):
 
     def _matmul(self, X: sp.csr_matrix, coef: np.ndarray, bias: Optional[np.ndarray]) -> np.ndarray:
         return _core.csr_matmul_dense(X.indptr, X.indices, X.data, np.ascontiguousarray(coef),
-                                      bias, resolve_threads(getattr(self, "num_threads", -1)))
+                                      bias=bias, threads=resolve_threads(getattr(self, "num_threads", -1)))
 
     def _jll(self, X: Any) -> np.ndarray:
         self._check_fitted()

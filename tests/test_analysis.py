@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from pyfast_nlp import CharLM
-from pyfast_nlp.analysis import gradient_flow, plot_gradient_flow, toy_rnn
-from pyfast_nlp.viz import activation_html, activation_png, find_units, text_feature
+from pyfast_nlp.rnn.gradient_flow import gradient_flow, plot_gradient_flow, toy_rnn
+from pyfast_nlp.rnn.units import activation_html, activation_png, find_units, text_feature
 
 
 def test_toy_rnn_by_hand():
@@ -52,7 +52,7 @@ def test_gradient_flow_matches_finite_differences(tiny_models):
     r = gradient_flow(lm, text[:400], steps=5, seed=1)
     assert r["jacobian"].shape == (5,) and np.all(r["jacobian"] > 0) and np.all(np.isfinite(r["loss"]))
     # finite differences of u . h_T with respect to h_{T-1}, in float64 with numpy
-    w_ih, w_hh, b_ih, b_hh = [a.astype(np.float64) for a in lm._layer_weights(0)]
+    w_ih, w_hh, b_ih, b_hh = [a.astype(np.float64) for a in lm.layer_stack().layer_weights(0)]
     ids = lm.encode(text[:400])[-7:-1]
     h = np.zeros(32)
     hs = [h]
@@ -120,7 +120,7 @@ def test_find_units_finds_a_planted_unit(tiny_models):
 def test_gradient_flow_from_weights_matches_charlm(tiny_models):
     text, models = tiny_models
     lm = models["lstm"]
-    w_ih, w_hh, b_ih, b_hh = lm._layer_weights(0)
+    w_ih, w_hh, b_ih, b_hh = lm.layer_stack().layer_weights(0)
     ids = lm.encode(text[:300])
     a = gradient_flow(lm, text[:300], steps=10, seed=3)
     b = gradient_flow({"cell": "lstm", "w_ih": w_ih, "w_hh": w_hh, "b_ih": b_ih, "b_hh": b_hh},

@@ -118,10 +118,11 @@ def test_sampler_threads_on_a_large_model():
     bo = np.zeros(V, np.float32)
     outs = []
     for threads in (1, 2):
-        s = _core.Sampler("lstm", V, H, None, [tuple(w)], wo, bo, threads)
+        s = _core.Sampler(_core.Cell.lstm, vocab=V, hidden=H, embedding=None, layers=[tuple(w)], w_out=wo, b_out=bo,
+                          threads=threads)
         h = np.zeros((1, H), np.float32)
         c = np.zeros((1, H), np.float32)
-        outs.append((s.sample([1, 2, 3], 300, 1.0, 0, 7, h, c), h.copy(), c.copy()))
+        outs.append((s.sample([1, 2, 3], length=300, temperature=1.0, top_k=0, seed=7, h=h, c=c), h.copy(), c.copy()))
     assert outs[0][0] == outs[1][0]
     assert np.array_equal(outs[0][1], outs[1][1]) and np.array_equal(outs[0][2], outs[1][2])
 

@@ -50,7 +50,7 @@ def test_classify_bad_files(tsv, tmp_path, capsys):
     data = model.read_bytes()
     model.write_bytes(data[: len(data) // 2])  # truncated
     assert main(["classify", "evaluate", str(tsv), "--model", str(model)]) == 2
-    assert "not a readable pyfast_nlp model" in capsys.readouterr().err
+    assert "is not a pyfast_nlp text classifier" in capsys.readouterr().err
     bad = tmp_path / "bad.tsv"
     bad.write_bytes(b"pos\tgood\nno tab on this line\n")
     assert main(["classify", "train", str(bad), "--model", str(model)]) == 2

@@ -16,8 +16,7 @@ import pytest
 
 import pyfast_nlp
 from pyfast_nlp import GloVe, MultinomialNB, Stemmer, Tokenizer, Vocab, WordVectors, cooccurrence, nn
-from pyfast_nlp.charlm import CharLM
-from pyfast_nlp.feature_extraction import CountVectorizer
+from pyfast_nlp import CharLM, CountVectorizer
 
 RNG = np.random.default_rng(0)
 WORDS = [f"w{i}" for i in range(3000)]
@@ -149,7 +148,7 @@ signal.signal(signal.SIGINT, signal.default_int_handler)
 import numpy as np
 import pyfast_nlp
 from pyfast_nlp import *
-from pyfast_nlp.charlm import CharLM
+from pyfast_nlp import CharLM
 work = sys.argv[1]
 def ready():
     print("ready", flush=True)

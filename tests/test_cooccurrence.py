@@ -6,7 +6,7 @@ import pytest
 import scipy.sparse as sp
 
 from pyfast_nlp import Tokenizer, Vocab, cooccurrence, cooccurrence_to_file, read_cooccurrence
-from pyfast_nlp import cooccur as cooc_module
+from pyfast_nlp.embeddings import cooccur as cooc_module
 
 WS = Tokenizer(pattern="whitespace", lowercase=False)
 
@@ -75,7 +75,7 @@ def test_partly_dense_block_matches_reference(symmetric, dense_bytes):
     vocab = Vocab.build(docs, tokenizer=WS, min_count=1, specials=())
     counter = cooc_module._count(docs, vocab, WS, 5, symmetric, True, 2, "4GB", None, False,
                                  dense_bytes=dense_bytes)
-    row, col, val = counter.to_coo(symmetric, 2)
+    row, col, val = counter.to_coo(threads=2)
     got = sp.coo_matrix((val, (row, col)), shape=(len(vocab), len(vocab))).toarray().astype(np.float64)
     R = reference(docs, vocab, 5, symmetric)
     np.testing.assert_allclose(got, R, rtol=1e-6, atol=0)
@@ -158,7 +158,7 @@ def test_memory_limit_compacts_or_spills_and_leaves_nothing(tmp_path, threads, r
     limit = 16 << 20
     counter = cooc_module._count(docs, widened(vocab) if wide else vocab, WS, 7, True, True,
                                  threads, limit, str(spill_dir), False, dense_bytes=64)
-    row, col, val = counter.to_coo(True, threads)
+    row, col, val = counter.to_coo(threads=threads)
     st = counter.stats()
     assert st["compactions"] > 0
     if repeated and threads == 1:
@@ -169,7 +169,7 @@ def test_memory_limit_compacts_or_spills_and_leaves_nothing(tmp_path, threads, r
     # Compaction and spilling move records around; every pair update is still counted once.
     in_memory = cooc_module._count(docs, widened(vocab) if wide else vocab, WS, 7, True, True,
                                    threads, 1 << 30, str(spill_dir), False, dense_bytes=64)
-    in_memory.to_coo(True, threads)  # (stats are summed over the threads at the merge)
+    in_memory.to_coo(threads=threads)  # (stats are summed over the threads at the merge)
     st_mem = in_memory.stats()
     assert st_mem["compactions"] == st_mem["spills"] == 0
     for key in ("sparse_updates", "tokens", "documents"):
@@ -185,7 +185,7 @@ def test_many_threads_under_a_small_limit_stay_under_it(tmp_path):
     vocab = Vocab.build(docs, tokenizer=WS, specials=())
     limit = 20 << 20
     counter = cooc_module._count(docs, vocab, WS, 5, True, True, 4, limit, str(tmp_path), False)
-    row, col, val = counter.to_coo(True, 4)
+    row, col, val = counter.to_coo(threads=4)
     assert counter.stats()["peak_bytes"] <= limit
     got = sp.coo_matrix((val, (row, col)), shape=(len(vocab), len(vocab))).toarray()
     np.testing.assert_allclose(got, reference(docs, vocab, 5), rtol=1e-6)
@@ -198,7 +198,7 @@ def test_vocabulary_past_2_20_words_matches_reference(tmp_path, symmetric):
     vocab = Vocab.build(docs, tokenizer=WS, specials=())
     counter = cooc_module._count(docs, widened(vocab), WS, 5, symmetric, True, 2, "4GB", None,
                                  False, dense_bytes=64)
-    row, col, val = counter.to_coo(symmetric, 2)
+    row, col, val = counter.to_coo(threads=2)
     R = reference(docs, vocab, 5, symmetric)
     np.testing.assert_allclose(unpadded(row, col, val, len(vocab), True), R, rtol=1e-6, atol=0)
     assert len(val) == np.count_nonzero(R)
@@ -300,7 +300,7 @@ def test_a_failing_spill_is_a_clear_error_and_leaves_nothing(tmp_path):
     code = textwrap.dedent(f"""
         import random, resource, signal
         from pyfast_nlp import Tokenizer, Vocab
-        from pyfast_nlp import cooccur
+        from pyfast_nlp.embeddings import cooccur
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         rng = random.Random(0)
         words = [f"w{{i}}" for i in range(3000)]

@@ -47,7 +47,7 @@ def small_problem(seed=0, n=30, density=0.3):
 def test_initialisation_is_the_references():
     n, dim = 50, 10
     params = np.empty((2 * n, _core.glove_block(dim)), np.float32)
-    _core.glove_init(params, n, dim, 3)
+    _core.glove_init(params, vocab_size=n, dim=dim, seed=3)
     w, g, b, gb = blocks(params, n, dim)
     assert np.all(np.abs(w) < 0.5 / dim) and np.all(np.abs(b) < 0.5 / dim)
     assert w.std() > 0.2 / dim  # spread over the interval, not constant
@@ -214,4 +214,4 @@ def test_bad_input(tmp_path):
         GloVe.load(p)
     # Parameters are updated in place: a float64 array is refused, never silently copied.
     with pytest.raises(TypeError, match="float32"):
-        _core.glove_init(np.zeros((4, _core.glove_block(4))), 2, 4, 0)
+        _core.glove_init(np.zeros((4, _core.glove_block(4))), vocab_size=2, dim=4, seed=0)

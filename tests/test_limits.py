@@ -6,7 +6,7 @@ import scipy.sparse as sp
 
 from pyfast_nlp import GloVe, Vocab, cooccurrence, nn
 from pyfast_nlp._base import available_memory
-from pyfast_nlp.charlm import CharLM
+from pyfast_nlp import CharLM
 
 
 @pytest.fixture

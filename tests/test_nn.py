@@ -71,10 +71,10 @@ def test_gemm_matches_reference(M, K, N):
     b = rng.standard_normal((K, N)).astype(np.float32)
     ref = a.astype(np.float64) @ b
     for threads in (1, 2):
-        got = _core.gemm(a, b, False, threads)
+        got = _core.gemm(a, b, threads=threads)
         err = np.abs(got - ref).max() / np.abs(ref).max()
         assert err < 1e-5, f"largest relative difference {err:.2e}"
-    assert np.allclose(_core.gemm(a, b, True, 1), ref, rtol=1e-5, atol=1e-5)
+    assert np.allclose(_core.gemm(a, b, reference=True), ref, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("M,K,N", [(1, 1, 1), (7, 9, 5), (8, 8, 32), (13, 300, 33), (130, 8200, 65),
@@ -86,7 +86,7 @@ def test_gemm_of_a_transposed_matrix_matches_reference(M, K, N):
     b = rng.standard_normal((K, N)).astype(np.float32)
     ref = at.T.astype(np.float64) @ b
     for threads in (1, 2):
-        got = _core.gemm(at, b, False, threads, a_transposed=True)
+        got = _core.gemm(at, b, threads=threads, a_transposed=True)
         err = np.abs(got - ref).max() / np.abs(ref).max()
         assert err < 1e-5, f"largest relative difference {err:.2e}"
 
@@ -290,7 +290,7 @@ def test_bad_input_is_a_clear_error():
                                  np.zeros(4, np.float32), np.array([0, 4]))
     g = np.zeros((4 * 6, 4), np.float64)
     with pytest.raises(TypeError, match="float32"):  # an in-place gradient must not be a silent copy
-        _core.layer_backward(cache, None, None, None, None, None, None, g, None, None, None, 1)
+        _core.layer_backward(cache, dw_ih=g, threads=1)
     p = np.zeros(3, np.float32)
     with pytest.raises(ValueError, match="expected 1 gradients"):
         nn.Optimizer([p]).step([])
@@ -381,7 +381,7 @@ def test_narrower_kernel_sets_pass_the_kernel_tests(isa, tmp_path):
     # get) are checked here by running the kernel tests again with PYFAST_NLP_KERNELS.
     # the children import the package this process imported (an installed one, or a source
     # tree), and run where no other copy of it can shadow that
-    pkg_root = os.path.dirname(os.path.dirname(nn.__file__))
+    pkg_root = os.path.dirname(os.path.dirname(os.path.dirname(nn.__file__)))  # nn is pyfast_nlp/rnn/functional.py
     env = dict(os.environ, PYFAST_NLP_KERNELS=isa,
                PYTHONPATH=os.pathsep.join([pkg_root] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
     cwd = str(tmp_path)

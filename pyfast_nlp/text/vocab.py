@@ -3,16 +3,19 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Dict, Iterable, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import scipy.sparse as sp
 
-from . import _core
-from ._base import atomic_write, check_memory, progress_bar
-from .text import Tokenizer, _check_file
+from .. import _core
+from .._base import check_memory, resolve_threads
+from .._io import atomic_write, check_file
+from .corpus import CorpusLike, open_corpus
+from .tokenizer import Tokenizer
 
-Corpus = Union[str, "os.PathLike[str]", Sequence[str], Iterable[Sequence[str]]]
+__all__ = ["Vocab"]
+
 _FORMAT = "pyfast_nlp.vocab"
 
 
@@ -60,41 +63,34 @@ class Vocab:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def build(cls, corpus: Corpus, tokenizer: Optional[Tokenizer] = None, min_count: int = 1,
+    def build(cls, corpus: CorpusLike, tokenizer: Optional[Tokenizer] = None, min_count: int = 1,
               max_size: Optional[int] = None, specials: Sequence[str] = ("<unk>",),
               num_threads: int = -1, progress: bool = False) -> "Vocab":
         """Count tokens in ``corpus`` (in C++) and keep those seen ``min_count`` times or
         more, at most ``max_size`` entries in all (specials included).
 
-        ``corpus`` is a file path (streamed line by line, so it may exceed memory), a list
-        of texts, or an iterable of token lists (already tokenized). ``tokenizer=None``
-        means ``Tokenizer()``.
+        ``corpus`` is a file path (streamed line by line, so it may exceed memory), an
+        iterable of texts (a generator is counted batch by batch, never held whole), or an
+        iterable of token lists (already tokenized). ``tokenizer=None`` means ``Tokenizer()``.
         """
         if not isinstance(min_count, int) or min_count < 1:
             raise ValueError(f"min_count must be a positive int, not {min_count!r}")
         if max_size is not None and (not isinstance(max_size, int) or max_size < len(specials)):
             raise ValueError(f"max_size must be an int >= the number of specials ({len(specials)}), not {max_size!r}")
-        tok = tokenizer if tokenizer is not None else Tokenizer()
-        if isinstance(corpus, (str, os.PathLike)):
-            path = _check_file(corpus)
-            if callable(tok.stemmer):
-                terms, counts = _count_py(tok.tokenize_file(path, progress=progress))
-            else:
-                with progress_bar(progress, total=os.path.getsize(path), unit="B", unit_scale=True,
-                                  desc="counting") as bar:
-                    def report(done: int, total: int) -> None:
-                        bar.update(done - bar.n)
-                    terms, counts, _, _ = _core.count_terms_file(tok.cfg, path, num_threads, report)
+        source = open_corpus(corpus, tokenizer, accept=("path", "texts", "tokens"), progress=progress,
+                             desc="counting")
+        counter = _core.TermCounter(source.tokenizer.cfg, threads=resolve_threads(num_threads))
+        if source.kind == "path":
+            with source.progress_bar() as report:
+                counter.add_file(source.path, progress=report)
+        elif source.kind == "texts":
+            with source.progress_bar() as report:
+                for start, batch in source.text_batches():
+                    counter.add_texts(batch)
+                    report(start + len(batch))
         else:
-            if isinstance(corpus, bytes):
-                raise TypeError("corpus must be a path, a list of texts or an iterable of token lists")
-            docs = list(corpus)
-            if docs and not isinstance(docs[0], (str, bytes)):
-                terms, counts, _, _ = _core.count_token_lists(docs)
-            elif callable(tok.stemmer):
-                terms, counts = _count_py(tok.tokenize_batch(docs))
-            else:
-                terms, counts, _, _ = _core.count_terms(tok.cfg, docs, num_threads)
+            counter.add_token_lists(source.token_lists())
+        terms, counts, _ = counter.result()
         if len(terms) == 0:
             raise ValueError("empty corpus: no tokens found")
         counts = np.asarray(counts, dtype=np.int64)
@@ -113,6 +109,11 @@ class Vocab:
     def tokens(self) -> List[str]:
         """Tokens by id."""
         return list(self._tokens)
+
+    @property
+    def index(self) -> "_core.StringIndex":
+        """The compiled token -> id map that the C++ kernels read."""
+        return self._index
 
     @property
     def counts(self) -> np.ndarray:
@@ -156,9 +157,9 @@ class Vocab:
         if unknown == "unk":
             if self.unk_id is None:
                 raise ValueError("this vocabulary has no <unk> token; use unknown='drop' or 'error'")
-            return self._index.encode(tokens, self.unk_id)
+            return self._index.encode(tokens, unk_id=self.unk_id)
         tokens = list(tokens)
-        ids = self._index.encode(tokens, -1)
+        ids = self._index.encode(tokens, unk_id=-1)
         if unknown == "error" and len(ids) != len(tokens):
             missing = next(t for t in tokens if self._index.find(t) < 0)
             raise KeyError(f"token {missing!r} is not in the vocabulary")
@@ -206,7 +207,7 @@ class Vocab:
 
     @classmethod
     def load(cls, path: "os.PathLike[str] | str") -> "Vocab":
-        path = _check_file(path)
+        path = check_file(path)
         try:
             with open(path, encoding="utf-8") as f:
                 payload = json.load(f)
@@ -236,7 +237,3 @@ class Vocab:
         except (TypeError, ValueError) as e:  # duplicate tokens and the like
             raise ValueError(f"{path} is not a valid vocabulary file ({e})") from None
 
-
-def _count_py(token_lists: Iterable[List[str]]):
-    res = _core.count_token_lists(token_lists)
-    return res[0], res[1]

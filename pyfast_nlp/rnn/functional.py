@@ -32,8 +32,10 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-from . import _core
-from ._base import check_memory
+from .. import _core
+from .._base import check_memory, resolve_threads
+from .core import GATES, layer_backward, layer_forward
+from .optim import Optimizer, clip_grad_norm
 
 __all__ = [
     "rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward", "gru_forward", "gru_backward",
@@ -47,10 +49,6 @@ LayerCache = Any  # _core.LayerCache
 def kernel_isa() -> str:
     """The instruction set the recurrent kernels run with on this CPU ("avx512f", "avx2", "generic")."""
     return _core.rnn_kernel_isa()
-
-
-def _threads(num_threads: int) -> int:
-    return -1 if num_threads is None else int(num_threads)
 
 
 def _forward(cell: str, x: Array, h0: Array, c0: Optional[Array], w_ih: Array, w_hh: Array,
@@ -74,19 +72,19 @@ def _forward(cell: str, x: Array, h0: Array, c0: Optional[Array], w_ih: Array, w
         if np.asarray(a).dtype.kind == "f" and not np.all(np.isfinite(a)):
             raise ValueError(f"{name} contains NaN or infinity")
     if save and x.ndim >= 2 and np.ndim(w_hh) == 2:  # the cache: gates and states of every step
-        G = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+        G = GATES[cell]
         check_memory(4 * x.shape[0] * x.shape[1] * np.shape(w_hh)[1] * (G + 3),
                      f"the {cell.upper()} cache of {x.shape[0]} steps x {x.shape[1]} sequences",
                      "process the sequence in chunks")
-    return _core.layer_forward(cell, x, int(input_size), h0, c0, w_ih, w_hh, b_ih, b_hh,
-                               _threads(num_threads), save)
+    return layer_forward(cell, x, h0, c0, (w_ih, w_hh, b_ih, b_hh), input_size=int(input_size),
+                         threads=resolve_threads(num_threads), save=save)
 
 
 def _backward(cache: LayerCache, dy, dh_n, dc_n, num_threads: int) -> Dict[str, Array]:
     if not isinstance(cache, _core.LayerCache):
         raise TypeError("cache must be the cache returned by the matching forward call")
     T, B, I, H = cache.shape
-    G = {"rnn": 1, "lstm": 4, "gru": 3}[cache.cell]
+    G = GATES[cache.cell.name]
     g = {
         "dh0": np.zeros((B, H), np.float32),
         "dw_ih": np.zeros((G * H, I), np.float32),
@@ -96,10 +94,9 @@ def _backward(cache: LayerCache, dy, dh_n, dc_n, num_threads: int) -> Dict[str, 
     }
     if not cache.ids_input:
         g["dx"] = np.zeros((T, B, I), np.float32)
-    if cache.cell == "lstm":
+    if cache.cell == _core.Cell.lstm:
         g["dc0"] = np.zeros((B, H), np.float32)
-    _core.layer_backward(cache, dy, dh_n, dc_n, g.get("dx"), g["dh0"], g.get("dc0"), g["dw_ih"],
-                         g["dw_hh"], g["db_ih"], g["db_hh"], _threads(num_threads))
+    layer_backward(cache, dy=dy, dh_n=dh_n, dc_n=dc_n, grads=g, threads=resolve_threads(num_threads))
     return g
 
 
@@ -173,84 +170,7 @@ def softmax_cross_entropy(y: Array, w: Array, b: Array, targets: Array, *, grad:
         out["dy"] = np.zeros(y.shape, np.float32)
         out["dw"] = np.zeros((V, H), np.float32)
         out["db"] = np.zeros(V, np.float32)
-    loss, _ = _core.softmax_xent(y, w, b, np.asarray(targets), scale, out.get("dy"), False,
-                                 out.get("dw"), out.get("db"), False, _threads(num_threads))
+    loss, _ = _core.softmax_xent(y, w, b, np.asarray(targets), scale=scale, dy=out.get("dy"),
+                                 dw=out.get("dw"), db=out.get("db"), threads=resolve_threads(num_threads))
     out["loss"] = loss * scale
     return out
-
-
-def clip_grad_norm(grads, max_norm: float) -> Tuple[float, float]:
-    """Global L2 norm of ``grads`` and the factor that brings it to ``max_norm`` (1 when under).
-
-    As ``torch.nn.utils.clip_grad_norm_``: factor = max_norm / (norm + 1e-6) when that is < 1.
-    The factor is returned, not applied: ``Optimizer.step`` takes it as ``grad_scale``.
-    """
-    norm = float(np.sqrt(_core.sum_squares(list(grads))))
-    if not np.isfinite(norm):
-        return norm, 1.0
-    coef = max_norm / (norm + 1e-6)
-    return norm, min(1.0, coef)
-
-
-class Optimizer:
-    """SGD (with momentum), Adagrad or Adam over a list of float32 arrays, updated in place.
-
-    The update rules are PyTorch's (``torch.optim.SGD``, ``Adagrad``, ``Adam`` with default
-    options apart from those given here).
-
-    Example:
-        >>> import numpy as np
-        >>> from pyfast_nlp.nn import Optimizer
-        >>> p = np.ones(3, np.float32)
-        >>> opt = Optimizer([p], "sgd", lr=0.5)
-        >>> opt.step([np.ones(3, np.float32)])
-        >>> p.tolist()
-        [0.5, 0.5, 0.5]
-    """
-
-    DEFAULT_LR = {"sgd": 0.01, "adagrad": 0.01, "adam": 2e-3}
-
-    def __init__(self, params, kind: str = "adam", lr: Optional[float] = None, momentum: float = 0.0,
-                 betas: Tuple[float, float] = (0.9, 0.999), eps: Optional[float] = None,
-                 weight_decay: float = 0.0, num_threads: int = -1):
-        if kind not in self.DEFAULT_LR:
-            raise ValueError(f"optimizer must be 'sgd', 'adagrad' or 'adam', not {kind!r}")
-        self.params = list(params)
-        for p in self.params:
-            if not (isinstance(p, np.ndarray) and p.dtype == np.float32 and p.flags.c_contiguous):
-                raise TypeError("parameters must be C-contiguous float32 arrays")
-        self.kind = kind
-        self.lr = float(self.DEFAULT_LR[kind] if lr is None else lr)
-        if not self.lr > 0:
-            raise ValueError("lr must be positive")
-        self.momentum = float(momentum)
-        self.betas = (float(betas[0]), float(betas[1]))
-        self.eps = float((1e-10 if kind == "adagrad" else 1e-8) if eps is None else eps)
-        self.weight_decay = float(weight_decay)
-        self.num_threads = num_threads
-        self.step_count = 0
-        self.state1 = [np.zeros_like(p) for p in self.params]
-        self.state2 = [np.zeros_like(p) for p in self.params] if kind == "adam" else \
-            [np.zeros(p.shape, np.float32) for p in self.params]
-
-    def step(self, grads, grad_scale: float = 1.0) -> None:
-        """Applies one update with ``grads`` (same shapes as the parameters) times ``grad_scale``."""
-        grads = list(grads)
-        if len(grads) != len(self.params):
-            raise ValueError(f"expected {len(self.params)} gradients, got {len(grads)}")
-        self.step_count += 1
-        _core.optim_step(self.kind, self.params, grads, self.state1, self.state2, self.step_count,
-                         self.lr, self.momentum, self.betas[0], self.betas[1], self.eps,
-                         self.weight_decay, float(grad_scale), _threads(self.num_threads))
-
-    def state_dict(self) -> Dict[str, Any]:
-        return {"kind": self.kind, "step": self.step_count, "state1": self.state1, "state2": self.state2}
-
-    def load_state_dict(self, state: Dict[str, Any]) -> None:
-        if state["kind"] != self.kind:
-            raise ValueError(f"optimizer state is for {state['kind']!r}, not {self.kind!r}")
-        for dst, src in zip(self.state1 + self.state2, list(state["state1"]) + list(state["state2"])):
-            if dst.shape != np.shape(src):
-                raise ValueError("optimizer state does not match the parameters' shapes")
-            dst[...] = src
-        self.step_count = int(state["step"])

@@ -1,4 +1,4 @@
-#include "nb/naive_bayes.h"
+#include "naive_bayes/naive_bayes.h"
 
 #include "common/cpu.h"
 #include "common/parallel.h"

@@ -1,15 +1,15 @@
-// Bindings of the embedding kernels: co-occurrence counting, GloVe, word-vector files.
-#include <pybind11/functional.h>
+// Bindings of the embedding kernels: co-occurrence counting, GloVe, word-vector files. Only
+// validation and conversion here.
 #include <pybind11/stl.h>
 
 #include <cmath>
 #include <optional>
 
 #include "common/parallel.h"
-#include "embed/cooccur.h"
-#include "embed/glove.h"
-#include "embed/vectors_io.h"
-#include "py_util.h"
+#include "embeddings/cooccur.h"
+#include "embeddings/glove.h"
+#include "embeddings/vectors_io.h"
+#include "bindings/py_util.h"
 #include "text/count.h"
 
 using namespace pfn;
@@ -17,19 +17,10 @@ using namespace pfnpy;
 
 namespace {
 
-using F32 = py::array_t<float, py::array::c_style | py::array::forcecast>;
-
-// Parameters are updated in place: they must already be float32, C-contiguous, writeable
-// (a converted copy would silently take the update instead).
-float* param_array(py::array& a, int64_t rows, size_t cols) {
-  if (!py::isinstance<py::array_t<float>>(a) || a.dtype().kind() != 'f' || a.itemsize() != 4)
-    throw py::type_error("params must be a float32 array, not " + std::string(py::str(a.dtype())));
-  if (!(a.flags() & py::array::c_style)) throw py::value_error("params must be C-contiguous");
-  if (!a.writeable()) throw py::value_error("params must be writeable");
-  if (a.ndim() != 2 || a.shape(0) != rows || static_cast<size_t>(a.shape(1)) != cols)
-    throw py::value_error("params must have shape (" + std::to_string(rows) + ", " +
-                          std::to_string(cols) + ")");
-  return static_cast<float*>(a.mutable_data());
+// Parameters are updated in place (inplace() refuses a float64 or strided array, whose
+// converted copy would silently take the update).
+float* param_array(const py::object& a, int64_t rows, size_t cols) {
+  return inplace(a, {static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(cols)}, "params");
 }
 
 py::array_t<float> matrix_of(Buffer<float>&& b, int64_t rows, int dim) {
@@ -71,17 +62,9 @@ const float* matrix_arg(const F32& a, int64_t& rows, int& dim) {
 
 }  // namespace
 
-void init_embed(py::module_& m) {
-  py::register_exception_translator([](std::exception_ptr p) {
-    try {
-      if (p) std::rethrow_exception(p);
-    } catch (const VectorsFormatError& e) {
-      PyErr_SetString(PyExc_ValueError, e.what());
-    }
-  });
-
+void init_embeddings(py::module_& m) {
   // ---------------------------------------------------------------- co-occurrence
-  py::class_<CooccurCounter>(m, "CooccurCounter")
+  py::class_<CooccurCounter>(m, "CooccurCounter", "Word-word co-occurrence counts in bounded memory, spilled to sorted runs past memory_limit.")
       .def(py::init([](const I32& rank_of_id, int window, bool symmetric, bool distance_weighting,
                        uint64_t memory_limit, const std::string& tmp_dir, int threads,
                        uint64_t dense_bytes) {
@@ -101,9 +84,9 @@ void init_embed(py::module_& m) {
                throw py::value_error(e.what());
              }
            }),
-           py::arg("rank_of_id"), py::arg("window"), py::arg("symmetric"),
+           py::arg("rank_of_id"), py::kw_only(), py::arg("window"), py::arg("symmetric"),
            py::arg("distance_weighting"), py::arg("memory_limit"), py::arg("tmp_dir"),
-           py::arg("threads"), py::arg("dense_bytes") = 0)
+           py::arg("threads") = -1, py::arg("dense_bytes") = 0)
       .def("add_ids",
            [](CooccurCounter& c, const I32& ids, const I64& doc_end) {
              const int32_t* p = ids.data();
@@ -120,39 +103,38 @@ void init_embed(py::module_& m) {
              if (nd && e[nd - 1] != n) throw py::value_error("malformed document boundaries");
              py::gil_scoped_release nogil;
              c.add_ids(p, e, static_cast<size_t>(nd));
-           })
+           },
+           py::arg("ids"), py::arg("doc_end"), "Count documents of ids (-1: a word out of the vocabulary); document d ends at doc_end[d].")
       .def("add_texts",
-           [](CooccurCounter& c, const AnalyzerConfig& cfg, const PyVocabulary& vocab,
+           [](CooccurCounter& c, const AnalyzerConfig& config, const PyVocabulary& vocabulary,
               const py::sequence& docs, uint64_t first_doc) {
              Docs d = docs_of(docs);
              py::gil_scoped_release nogil;
-             c.add_texts(cfg, vocab.map, d.views, first_doc);
-           })
+             c.add_texts(config, vocabulary.map, d.views, first_doc);
+           },
+           py::arg("config"), py::arg("vocabulary"), py::arg("docs"), py::arg("first_doc") = 0,
+           "Analyze and count a batch of texts; `first_doc` numbers the first in error messages.")
       .def("add_file",
-           [](CooccurCounter& c, const AnalyzerConfig& cfg, const PyVocabulary& vocab,
-              const std::string& path, std::optional<std::function<void(uint64_t, uint64_t)>> progress) {
+           [](CooccurCounter& c, const AnalyzerConfig& config, const PyVocabulary& vocabulary,
+              const std::string& path, const Progress& progress) {
              py::gil_scoped_release nogil;
              LineReader r(path);
              std::vector<std::string_view> lines;
              while (r.next(lines)) {
                try {
-                 c.add_texts(cfg, vocab.map, lines, r.first_line());
+                 c.add_texts(config, vocabulary.map, lines, r.first_line());
                } catch (const DocumentError& e) {
                  std::string msg = e.what();
                  throw py::value_error(path + ", line " + std::to_string(e.doc + 1) + ": " +
                                        msg.substr(msg.find(':') + 2));
                }
-               check_signals();
-               if (progress) {
-                 py::gil_scoped_acquire gil;
-                 (*progress)(r.bytes_done(), r.total_bytes());
-               }
+               between_chunks(progress, r.bytes_done(), r.total_bytes());
              }
            },
-           py::arg("cfg"), py::arg("vocab"), py::arg("path"), py::arg("progress") = py::none())
+           py::arg("config"), py::arg("vocabulary"), py::arg("path"), py::arg("progress") = py::none(),
+           "Analyze and count every line of a UTF-8 file, streamed.")
       .def("to_coo",
-           [](CooccurCounter& c, bool mirror, int threads) {
-             if (mirror != c.symmetric()) throw py::value_error("mirror must equal symmetric");
+           [](CooccurCounter& c, int threads) {
              CooMatrix m;
              {
                py::gil_scoped_release nogil;
@@ -160,15 +142,17 @@ void init_embed(py::module_& m) {
              }
              return py::make_tuple(to_numpy(std::move(m.row)), to_numpy(std::move(m.col)),
                                    to_numpy(std::move(m.val)));
-           })
+           },
+           py::arg("threads") = -1, "Merge everything counted into (row, col, value) arrays (mirrored when symmetric).")
       .def("to_file",
-           [](CooccurCounter& c, const std::string& path, bool mirror) {
+           [](CooccurCounter& c, const std::string& path) {
              py::gil_scoped_release nogil;
-             GloveRecordFileSink sink(path, mirror);
+             GloveRecordFileSink sink(path, c.symmetric());
              c.merge({&sink}, [] { check_signals(); });
              sink.close();
              return sink.records();
-           })
+           },
+           py::arg("path"), "Merge everything counted into the reference GloVe record file `path`; returns the record count.")
       .def("stats", [](const CooccurCounter& c) {
         const CooccurStats& s = c.stats();
         py::dict d;
@@ -180,10 +164,10 @@ void init_embed(py::module_& m) {
         d["spilled_bytes"] = s.spilled_bytes;
         d["peak_bytes"] = s.peak_bytes;
         return d;
-      });
+      }, "documents, tokens, sparse_updates, compactions, spills, spilled_bytes, peak_bytes");
 
   // ---------------------------------------------------------------- GloVe
-  py::class_<Records>(m, "GloveRecords")
+  py::class_<Records>(m, "GloveRecords", "A co-occurrence matrix as GloVe training records, in tiles.")
       .def("__len__", [](const Records& r) { return r.data.rec.size(); })
       .def("tile_sizes", [](const Records& r) {
         std::vector<int64_t> s(r.data.tiles());
@@ -205,8 +189,9 @@ void init_embed(py::module_& m) {
         return py::make_tuple(i, j, lx, fx);
       });
 
-  m.def("glove_records", [](const I32& row, const I32& col, const F32& val, int64_t V, float x_max,
+  m.def("glove_records", [](const I32& row, const I32& col, const F32& val, int64_t vocab_size, float x_max,
                             float alpha, int threads, uint64_t seed, int64_t tile_words) {
+    const int64_t V = vocab_size;
     const int64_t n = row.size();
     if (col.size() != n || val.size() != n) throw py::value_error("row, col and data differ in length");
     const int32_t* r = row.data();
@@ -232,18 +217,22 @@ void init_embed(py::module_& m) {
       out->data = glove_records(r, c, v, static_cast<size_t>(n), cfg, seed);
     }
     return out;
-  });
+  }, py::arg("row"), py::arg("col"), py::arg("val"), py::kw_only(), py::arg("vocab_size"), py::arg("x_max"),
+     py::arg("alpha"), py::arg("threads"), py::arg("seed"), py::arg("tile_words"),
+     "Training records (i, j, log X, f(X)) of a co-occurrence matrix, grouped in tiles of `tile_words` (0: one shuffled run).");
 
-  m.def("glove_block", &glove_block);
+  m.def("glove_block", &glove_block, py::arg("dim"), "Floats per parameter row for vectors of `dim` (vector, bias, AdaGrad sums, padding).");
 
-  m.def("glove_init", [](py::array params, int64_t V, int dim, uint64_t seed) {
-    float* p = param_array(params, 2 * V, glove_block(dim));
+  m.def("glove_init", [](const py::object& params, int64_t vocab_size, int dim, uint64_t seed) {
+    float* p = param_array(params, 2 * vocab_size, glove_block(dim));
     py::gil_scoped_release nogil;
-    glove_init(p, V, dim, seed);
-  });
+    glove_init(p, vocab_size, dim, seed);
+  }, py::arg("params"), py::kw_only(), py::arg("vocab_size"), py::arg("dim"), py::arg("seed"),
+     "The reference tool's random start, written into params (2 * vocab_size, glove_block(dim)).");
 
-  m.def("glove_train", [](py::array params, int dim, const Records& rec, const I64& order, float eta,
+  m.def("glove_train", [](const py::object& params, int dim, const Records& records, const I64& order, float eta,
                           float grad_clip, int threads) {
+    const Records& rec = records;
     float* p = param_array(params, 2 * rec.vocab_size, glove_block(dim));
     const int64_t* o = order.data();
     const int64_t n_tiles = static_cast<int64_t>(rec.data.tiles());
@@ -260,7 +249,9 @@ void init_embed(py::module_& m) {
       e = glove_train(p, rec.vocab_size, rec.data, o, static_cast<size_t>(order.size()), cfg);
     }
     return py::make_tuple(e.cost, e.skipped);
-  });
+  }, py::arg("params"), py::kw_only(), py::arg("dim"), py::arg("records"), py::arg("order"), py::arg("eta"),
+     py::arg("grad_clip"), py::arg("threads"),
+     "One pass of AdaGrad over the tiles in `order`, in place; returns (summed loss, updates skipped as not finite).");
 
   // ---------------------------------------------------------------- vector files
   m.def("read_vectors_text", [](const std::string& path, bool header, int threads) {
@@ -270,7 +261,7 @@ void init_embed(py::module_& m) {
       v = read_vectors_text(path, header, threads);
     }
     return vectors_to_py(std::move(v));
-  });
+  }, py::arg("path"), py::arg("header"), py::arg("threads") = -1, "(words, vectors) of a GloVe (no header) or word2vec text file.");
   m.def("read_word2vec_binary", [](const std::string& path) {
     WordVectorsData v;
     {
@@ -278,7 +269,7 @@ void init_embed(py::module_& m) {
       v = read_word2vec_binary(path);
     }
     return vectors_to_py(std::move(v));
-  });
+  }, py::arg("path"), "(words, vectors) of a word2vec binary file.");
   m.def("write_vectors_text", [](const std::string& path, const py::sequence& words, const F32& vectors,
                                  bool header) {
     int64_t rows;
@@ -287,7 +278,7 @@ void init_embed(py::module_& m) {
     std::vector<std::string> w = words_of(words, rows);
     py::gil_scoped_release nogil;
     write_vectors_text(path, w, p, rows, dim, header);
-  });
+  }, py::arg("path"), py::arg("words"), py::arg("vectors"), py::arg("header"));
   m.def("write_word2vec_binary", [](const std::string& path, const py::sequence& words,
                                     const F32& vectors) {
     int64_t rows;
@@ -296,5 +287,5 @@ void init_embed(py::module_& m) {
     std::vector<std::string> w = words_of(words, rows);
     py::gil_scoped_release nogil;
     write_word2vec_binary(path, w, p, rows, dim);
-  });
+  }, py::arg("path"), py::arg("words"), py::arg("vectors"));
 }

@@ -1,4 +1,4 @@
-#include "embed/cooccur.h"
+#include "embeddings/cooccur.h"
 
 #include <fcntl.h>
 #ifdef __GLIBC__

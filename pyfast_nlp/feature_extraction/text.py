@@ -2,15 +2,20 @@
 from __future__ import annotations
 
 import numbers
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import scipy.sparse as sp
 
-from . import _core
-from ._base import ParamsMixin, resolve_threads
-from .stop_words import ENGLISH_STOP_WORDS
-from .text import Tokenizer, _PATTERNS, _STEMMERS
+from .. import _core
+from .._base import ParamsMixin, resolve_threads
+from ..exceptions import check_is_fitted
+from ..text.corpus import open_corpus
+from ..text.stemmer import STEMMERS
+from ..text.stop_words import ENGLISH_STOP_WORDS
+from ..text.tokenizer import PATTERNS, Tokenizer
+
+__all__ = ["CountVectorizer"]
 
 
 class CountVectorizer(ParamsMixin):
@@ -67,8 +72,8 @@ class CountVectorizer(ParamsMixin):
 
     # ------------------------------------------------------------------ helpers
     def _validate(self) -> None:
-        if self.pattern not in _PATTERNS:
-            raise ValueError(f"unknown pattern {self.pattern!r}; expected one of {_PATTERNS}")
+        if self.pattern not in PATTERNS:
+            raise ValueError(f"unknown pattern {self.pattern!r}; expected one of {PATTERNS}")
         nr = self.ngram_range
         if (not isinstance(nr, (tuple, list)) or len(nr) != 2
                 or not all(isinstance(x, numbers.Integral) for x in nr) or not 1 <= nr[0] <= nr[1]):
@@ -85,8 +90,8 @@ class CountVectorizer(ParamsMixin):
         mf = self.max_features
         if mf is not None and (isinstance(mf, bool) or not isinstance(mf, numbers.Integral) or mf < 1):
             raise ValueError(f"max_features must be a positive int or None, got {mf!r}")
-        if self.stemmer is not None and not callable(self.stemmer) and self.stemmer not in _STEMMERS:
-            raise ValueError(f"unknown stemmer {self.stemmer!r}; expected one of {_STEMMERS} or a callable")
+        if self.stemmer is not None and not callable(self.stemmer) and self.stemmer not in STEMMERS:
+            raise ValueError(f"unknown stemmer {self.stemmer!r}; expected one of {STEMMERS} or a callable")
         resolve_threads(self.num_threads)
 
     def _stop_list(self) -> Optional[List[str]]:
@@ -105,29 +110,22 @@ class CountVectorizer(ParamsMixin):
     def _tokenizer(self) -> Tokenizer:
         return Tokenizer(lowercase=self.lowercase, pattern=self.pattern,
                          min_token_len=self.min_token_len, split_script=self.split_script,
-                         stemmer=self.stemmer if isinstance(self.stemmer, str) else None,
-                         errors=self.errors)
+                         stemmer=self.stemmer, errors=self.errors, num_threads=self.num_threads)
 
-    def _cfg(self) -> "_core.AnalyzerConfig":
-        tok = self._tokenizer()
-        return tok._config(stop_words=self._stop_list(), ngram_range=tuple(self.ngram_range))
-
-    def _docs(self, raw_documents: Any) -> List[Any]:
+    def _analyze(self, raw_documents: Any) -> Tuple[List[Any], "_core.AnalyzerConfig"]:
+        """The documents, through the corpus door, and the analyzer configuration to count
+        them with."""
         if isinstance(raw_documents, (str, bytes)):
             raise ValueError("Iterable over raw text documents expected, string object received.")
-        docs = raw_documents.tolist() if isinstance(raw_documents, np.ndarray) else list(raw_documents)
-        if callable(self.stemmer):
-            # Python stemmer: tokenize in C++, stem in Python, re-join for the counting kernel.
-            tok = self._tokenizer()
-            stop = set(self._stop_list() or ())
-            docs = [" ".join(self.stemmer(t) for t in toks if t not in stop)
-                    for toks in tok.tokenize_batch(docs)]
-        return docs
-
-    def _callable_cfg(self) -> "_core.AnalyzerConfig":
-        # After Python-side stemming, tokens are joined by spaces: split on whitespace only.
-        return _core.AnalyzerConfig(False, "whitespace", 1, False, self.errors, "",
-                                    self.ngram_range[0], self.ngram_range[1], None)
+        tok = self._tokenizer()
+        source = open_corpus(raw_documents, tok, accept=("texts", "tokens"), stop_words=self._stop_list())
+        if source.kind == "texts":
+            return source.texts(), tok.config(stop_words=self._stop_list(), ngram_range=tuple(self.ngram_range))
+        # A Python stemmer: the door gives stemmed token lists; the n-gram and counting kernels
+        # read them back as texts split on single spaces (tokens never hold whitespace).
+        docs = [" ".join(toks) for toks in source.token_lists()]
+        plain = Tokenizer(lowercase=False, pattern="whitespace", min_token_len=1, errors=self.errors)
+        return docs, plain.config(ngram_range=tuple(self.ngram_range))
 
     def _fixed_vocabulary(self) -> Optional[List[str]]:
         v = self.vocabulary
@@ -161,8 +159,7 @@ class CountVectorizer(ParamsMixin):
     def fit_transform(self, raw_documents: Iterable[Any], y: Any = None) -> sp.csr_matrix:
         """Learn the vocabulary and return the document-term matrix."""
         self._validate()
-        docs = self._docs(raw_documents)
-        cfg = self._callable_cfg() if callable(self.stemmer) else self._cfg()
+        docs, cfg = self._analyze(raw_documents)
         threads = resolve_threads(self.num_threads)
         fixed = self._fixed_vocabulary()
         if fixed is not None:
@@ -170,7 +167,7 @@ class CountVectorizer(ParamsMixin):
             self.fixed_vocabulary_ = True
             return self._transform_docs(docs, cfg)
         self.fixed_vocabulary_ = False
-        terms, index, (indptr, indices, data) = _core.doc_term_fit(cfg, docs, threads)
+        terms, index, (indptr, indices, data) = _core.doc_term_fit(cfg, docs, threads=threads)
         if not terms:
             raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
         X = _csr(data, indices, indptr, (len(docs), len(terms)))
@@ -216,7 +213,7 @@ class CountVectorizer(ParamsMixin):
             self._index = _core.StringIndex(self._terms)
         cols = np.arange(len(self._terms), dtype=np.int32)
         indptr, indices, data = _core.doc_term_transform(cfg, docs, self._index, cols,
-                                                         resolve_threads(self.num_threads))
+                                                         threads=resolve_threads(self.num_threads))
         X = _csr(data, indices, indptr, (len(docs), len(self._terms)))
         if self.binary:
             X.data.fill(1)
@@ -227,8 +224,7 @@ class CountVectorizer(ParamsMixin):
         words are ignored)."""
         self._check_fitted()
         self._validate()
-        docs = self._docs(raw_documents)
-        cfg = self._callable_cfg() if callable(self.stemmer) else self._cfg()
+        docs, cfg = self._analyze(raw_documents)
         return self._transform_docs(docs, cfg)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -248,7 +244,7 @@ class CountVectorizer(ParamsMixin):
                 self._set_vocabulary(self._fixed_vocabulary())
                 self.fixed_vocabulary_ = True
                 return
-            raise NotFittedError("This CountVectorizer instance is not fitted yet. Call 'fit' first.")
+            check_is_fitted(self, "_terms")
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -260,10 +256,6 @@ class CountVectorizer(ParamsMixin):
 
         return Tags(estimator_type=None, target_tags=TargetTags(required=False),
                     input_tags=InputTags(two_d_array=False, string=True))
-
-
-class NotFittedError(ValueError, AttributeError):
-    """Raised when an estimator is used before ``fit``."""
 
 
 def _csr(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape: tuple) -> sp.csr_matrix:

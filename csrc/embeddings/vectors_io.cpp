@@ -1,4 +1,4 @@
-#include "embed/vectors_io.h"
+#include "embeddings/vectors_io.h"
 
 #include <algorithm>
 #include <cerrno>

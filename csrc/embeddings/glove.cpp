@@ -1,4 +1,4 @@
-#include "embed/glove.h"
+#include "embeddings/glove.h"
 
 #include <algorithm>
 #include <cmath>

@@ -11,7 +11,9 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from . import _core
+from .._base import resolve_threads
+from .._io import atomic_path
+from .core import GATES, LayerStack, layer_backward, layer_forward
 
 __all__ = ["toy_rnn", "gradient_flow", "plot_gradient_flow"]
 
@@ -97,9 +99,10 @@ def gradient_flow(model: Any, text: Optional[str] = None, steps: int = 100, laye
     """
     if not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps must be a positive int, not {steps!r}")
+    threads = resolve_threads(num_threads)
     if isinstance(model, Mapping):
         cell, w, layer_in, in_size = _weights_layer(model, inputs, steps)
-        return _flow(cell, w, layer_in, in_size, int(steps), seed, num_threads, None)
+        return _flow(cell, w, layer_in, in_size, int(steps), seed, threads, None)
     from .charlm import CharLM
 
     if not isinstance(model, CharLM):
@@ -116,16 +119,16 @@ def gradient_flow(model: Any, text: Optional[str] = None, steps: int = 100, laye
         raise ValueError(f"text must hold at least steps + 2 = {steps + 2} characters; it has {len(ids)}")
     ids = ids[-(steps + 2):]
     x, target = ids[:-1], int(ids[-1])
-    layer_in = _layer_inputs(model, x, layer, num_threads)
-    dloss = _loss_grad_at_top(model, x, target, num_threads) if layer == L - 1 else None
-    return _flow(model.cell, model._layer_weights(layer), layer_in, len(model.vocab_), int(steps), seed,
-                 num_threads, dloss)
+    stack = model.layer_stack()
+    layer_in = stack.layer_input(x, layer, threads)
+    dloss = _loss_grad_at_top(stack, x, target, threads) if layer == L - 1 else None
+    return _flow(model.cell, stack.layer_weights(layer), layer_in, len(model.vocab_), int(steps), seed,
+                 threads, dloss)
 
 
 def _weights_layer(w: Mapping[str, Any], inputs: Any, steps: int):
     cell = w.get("cell")
-    gates = {"rnn": 1, "lstm": 4, "gru": 3}
-    if cell not in gates:
+    if cell not in GATES:
         raise ValueError(f"the weights' 'cell' must be 'rnn', 'lstm' or 'gru', not {cell!r}")
     try:
         arrs = [np.ascontiguousarray(w[k], dtype=np.float32) for k in ("w_ih", "w_hh", "b_ih", "b_hh")]
@@ -149,11 +152,12 @@ def _weights_layer(w: Mapping[str, Any], inputs: Any, steps: int):
 
 
 def _flow(cell: str, w: Sequence[np.ndarray], layer_in: np.ndarray, in_size: int, steps: int, seed: int,
-          threads: Optional[int], dloss: Optional[np.ndarray]) -> Dict[str, np.ndarray]:
+          threads: int, dloss: Optional[np.ndarray]) -> Dict[str, np.ndarray]:
     H = int(w[1].shape[1])
     zero = np.zeros((1, H), np.float32)
     lstm = cell == "lstm"
-    y, _, _, cache = _core.layer_forward(cell, layer_in, in_size, zero, zero if lstm else None, *w, threads, False)
+    y, _, _, cache = layer_forward(cell, layer_in, zero, zero if lstm else None, w, input_size=in_size,
+                                   threads=threads, save=False)
     T = len(layer_in)
     hs = [zero] + [np.array(y[t]) for t in range(T)]
     cs: List[np.ndarray] = []
@@ -166,38 +170,24 @@ def _flow(cell: str, w: Sequence[np.ndarray], layer_in: np.ndarray, in_size: int
     loss = np.full(steps, np.nan)
     for k in range(1, steps + 1):
         # forward over steps T-k+1 .. T from the saved state h_{T-k}, then back to it
-        _, _, _, cache = _core.layer_forward(cell, layer_in[T - k:T], in_size, hs[T - k], cs[T - k] if lstm else None,
-                                             *w, threads, True)
+        _, _, _, cache = layer_forward(cell, layer_in[T - k:T], hs[T - k], cs[T - k] if lstm else None, w,
+                                       input_size=in_size, threads=threads, save=True)
         for vec, out in ((u, jac), (dloss, loss)):
             if vec is None:
                 continue
             dh0 = np.zeros((1, H), np.float32)
             dc0 = np.zeros((1, H), np.float32) if lstm else None
-            _core.layer_backward(cache, None, vec, None, None, dh0, dc0, None, None, None, None, threads)
+            layer_backward(cache, dh_n=vec, grads={"dh0": dh0, "dc0": dc0}, threads=threads)
             out[k - 1] = float(np.sqrt((dh0.astype(np.float64) ** 2).sum()))
     return {"distance": np.arange(1, steps + 1), "jacobian": jac, "loss": loss}
 
 
-def _layer_inputs(model: Any, x: np.ndarray, layer: int, threads: Optional[int]) -> np.ndarray:
-    """The input sequence of `layer` (ids for one-hot layer 0, else float (T, 1, I))."""
-    V, H = len(model.vocab_), int(model.hidden_size)
-    inp: np.ndarray = x.reshape(-1, 1)
-    if model.embedding:
-        inp = model.params_["embedding.weight"][inp]
-    h = np.zeros((1, H), np.float32)
-    for layer_i in range(layer):
-        y, _, _, _ = _core.layer_forward(model.cell, inp, V, h, h if model.cell == "lstm" else None,
-                                         *model._layer_weights(layer_i), threads, False)
-        inp = np.array(y)
-    return inp
-
-
-def _loss_grad_at_top(model: Any, x: np.ndarray, target: int, threads: Optional[int]) -> np.ndarray:
-    top, _, _ = model._forward(x.reshape(-1, 1), model._zero_state(1), threads, False)
-    H = int(model.hidden_size)
-    dy = np.zeros((1, H), np.float32)
-    _core.softmax_xent(np.ascontiguousarray(top[-1]), model.params_["decoder.weight"], model.params_["decoder.bias"],
-                       np.array([target], np.int32), 1.0, dy, False, None, None, False, threads)
+def _loss_grad_at_top(stack: LayerStack, x: np.ndarray, target: int, threads: int) -> np.ndarray:
+    """The gradient of the loss of predicting ``target`` after reading ``x``, at the top layer's
+    last output."""
+    top, _, _ = stack.forward(x.reshape(-1, 1), stack.zero_state(1), threads)
+    dy = np.zeros((1, stack.H), np.float32)
+    stack.loss(np.ascontiguousarray(top[-1]), np.array([target], np.int32), threads, dtop=dy)
     return dy
 
 
@@ -212,8 +202,6 @@ def plot_gradient_flow(results: Mapping[str, Mapping[str, np.ndarray]], path: st
         import matplotlib.pyplot as plt
     except ImportError as e:  # pragma: no cover - exercised only without matplotlib
         raise ImportError("plot_gradient_flow needs matplotlib (pip install matplotlib)") from e
-    from ._base import atomic_path
-
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=100)
     for label, r in results.items():
         vals = np.asarray(r[key], dtype=np.float64)

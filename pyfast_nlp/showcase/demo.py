@@ -12,13 +12,12 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .classify import TextClassifier
-from .feature_extraction import CountVectorizer
-from .naive_bayes import MultinomialNB
-from .text import Tokenizer
-from .vocab import Vocab
+from ..classify import TextClassifier
+from ..feature_extraction import CountVectorizer
+from ..naive_bayes import MultinomialNB
+from ..text import Tokenizer, Vocab
 
-DATA_DIR = os.path.join(os.path.dirname(__file__), "data")
+DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
 DEFAULT_CORPUS = os.path.join(DATA_DIR, "shakespeare_7plays.txt")
 
 # The study notes' examples, used by the demo, the README and the tests.
@@ -243,8 +242,7 @@ def _have_matplotlib() -> bool:
 
 def _embedding_tour(corpus: Optional[str], num_threads: int, out: Optional[str], quick: bool,
                     figures: Dict[str, str], summary: Dict[str, Any]) -> None:
-    from .cooccur import cooccurrence
-    from .glove import GloVe
+    from ..embeddings import GloVe, cooccurrence
 
     path = corpus or DEFAULT_CORPUS
     _rule("6. GloVe word vectors")
@@ -274,9 +272,9 @@ def _embedding_tour(corpus: Optional[str], num_threads: int, out: Optional[str],
 
 def _charlm_tour(corpus: Optional[str], num_threads: int, out: Optional[str], quick: bool,
                  figures: Dict[str, str], summary: Dict[str, Any]) -> None:
-    from .analysis import gradient_flow, plot_gradient_flow, toy_rnn
-    from .charlm import CharLM
-    from .viz import activation_png, find_units
+    from ..rnn import CharLM
+    from ..rnn.gradient_flow import gradient_flow, plot_gradient_flow, toy_rnn
+    from ..rnn.units import activation_png, find_units
 
     path = corpus or DEFAULT_CORPUS
     with open(path, encoding="utf-8") as f:

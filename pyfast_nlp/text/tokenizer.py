@@ -1,53 +1,21 @@
-"""Tokenizer and stemmers (C++ kernels, parallel over documents with the GIL released)."""
+"""The tokenizer (C++ kernel, parallel over documents with the GIL released)."""
 from __future__ import annotations
 
 import os
 import unicodedata
-from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Union
+from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
-from . import _core
-from ._base import progress_bar, resolve_threads
+from .. import _core
+from .._base import progress_bar, resolve_threads
+from .._io import check_file
+from .stemmer import STEMMERS, stemmer_kind
+
+__all__ = ["Tokenizer", "PATTERNS"]
 
 Text = Union[str, bytes]
 StemmerArg = Union[None, str, Callable[[str], str]]
 
-_PATTERNS = ("word", "char", "whitespace")
-_STEMMERS = ("english", "porter", "korean")
-
-
-class Stemmer:
-    """Word stemmer: ``"english"`` (Snowball English, "Porter2", output identical to
-    PyStemmer's), ``"porter"`` (the original 1980 Porter algorithm, as Snowball's
-    ``porter``), or ``"korean"`` (a light particle/ending stripper; see the README).
-
-    >>> from pyfast_nlp import Stemmer
-    >>> Stemmer("english").stem_batch(["running", "generously", "skies"])
-    ['run', 'generous', 'sky']
-    >>> Stemmer("korean").stem("합니다")
-    '하'
-    """
-
-    def __init__(self, language: str = "english", num_threads: int = -1) -> None:
-        if language not in _STEMMERS:
-            raise ValueError(f"unknown stemmer {language!r}; expected one of {_STEMMERS}")
-        self.language = language
-        self.num_threads = resolve_threads(num_threads)
-
-    def stem(self, word: str) -> str:
-        if not isinstance(word, str):
-            raise TypeError(f"word must be str, not {type(word).__name__}")
-        return _core.stem(self.language, word)
-
-    def stem_batch(self, words: Sequence[str]) -> List[str]:
-        if isinstance(words, (str, bytes)):
-            raise TypeError("stem_batch expects a sequence of words, not a single string")
-        return _core.stem_many(self.language, list(words), self.num_threads)
-
-    def __call__(self, word: str) -> str:
-        return self.stem(word)
-
-    def __repr__(self) -> str:
-        return f"Stemmer({self.language!r})"
+PATTERNS = ("word", "char", "whitespace")
 
 
 class Tokenizer:
@@ -77,16 +45,16 @@ class Tokenizer:
                  min_token_len: Optional[int] = None, split_script: bool = False,
                  korean: bool = False, stemmer: StemmerArg = None, errors: str = "strict",
                  normalize: Optional[str] = None, num_threads: int = -1) -> None:
-        if pattern not in _PATTERNS:
-            raise ValueError(f"unknown pattern {pattern!r}; expected one of {_PATTERNS}")
+        if pattern not in PATTERNS:
+            raise ValueError(f"unknown pattern {pattern!r}; expected one of {PATTERNS}")
         if errors not in ("strict", "replace"):
             raise ValueError(f"errors must be 'strict' or 'replace', not {errors!r}")
         if normalize not in (None, "NFC"):
             raise ValueError("normalize must be None or 'NFC' (decomposing forms would split Hangul into jamo)")
         if min_token_len is not None and (not isinstance(min_token_len, int) or min_token_len < 1):
             raise ValueError(f"min_token_len must be a positive int, not {min_token_len!r}")
-        if stemmer is not None and not callable(stemmer) and stemmer not in _STEMMERS:
-            raise ValueError(f"unknown stemmer {stemmer!r}; expected one of {_STEMMERS} or a callable")
+        if stemmer is not None and not callable(stemmer) and stemmer not in STEMMERS:
+            raise ValueError(f"unknown stemmer {stemmer!r}; expected one of {STEMMERS} or a callable")
         self.lowercase = lowercase
         self.pattern = pattern
         self.korean = korean
@@ -100,19 +68,30 @@ class Tokenizer:
         self.num_threads = resolve_threads(num_threads)
         self._cfg = None
 
-    # The compiled config is rebuilt on demand (it does not pickle).
-    def _config(self, stop_words: Optional[Sequence[str]] = None, ngram_range=(1, 1)) -> "_core.AnalyzerConfig":
-        stemmer = self.stemmer if isinstance(self.stemmer, str) else ""
-        return _core.AnalyzerConfig(self.lowercase, self.pattern, self.min_token_len,
-                                    self.split_script, self.errors, stemmer,
-                                    ngram_range[0], ngram_range[1],
-                                    list(stop_words) if stop_words is not None else None)
+    def config(self, stop_words: Optional[Sequence[str]] = None,
+               ngram_range: Tuple[int, int] = (1, 1)) -> "_core.AnalyzerConfig":
+        """The compiled analyzer configuration the C++ kernels run: these settings, plus
+        ``stop_words`` (matched before stemming) and word n-grams. A Python ``stemmer`` is not
+        part of it (the corpus door applies it)."""
+        stemmer = stemmer_kind(self.stemmer) if isinstance(self.stemmer, str) else _core.StemmerKind.none
+        return _core.AnalyzerConfig(lowercase=bool(self.lowercase), pattern=_core.Pattern.__members__[self.pattern],
+                                    min_token_len=int(self.min_token_len), split_script=bool(self.split_script),
+                                    replace_errors=self.errors == "replace", stemmer=stemmer,
+                                    ngram_min=int(ngram_range[0]), ngram_max=int(ngram_range[1]),
+                                    stop_words=list(stop_words) if stop_words is not None else None)
 
     @property
     def cfg(self) -> "_core.AnalyzerConfig":
+        """:meth:`config` with no stop words or n-grams, built once (it does not pickle)."""
         if self._cfg is None:
-            self._cfg = self._config()
+            self._cfg = self.config()
         return self._cfg
+
+    @property
+    def python_stemmer(self) -> Optional[Callable[[str], str]]:
+        """The stemmer when it is a Python callable (applied token by token after the C++
+        tokenizer), else None."""
+        return self.stemmer if callable(self.stemmer) else None
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -148,7 +127,7 @@ class Tokenizer:
         else:  # the kernel takes str and bytes as they are and names a bad item itself
             docs = texts if isinstance(texts, list) else list(texts)
         threads = self.num_threads if num_threads is None else resolve_threads(num_threads)
-        out = _core.tokenize_many(self.cfg, docs, threads)
+        out = _core.tokenize_many(self.cfg, docs, threads=threads)
         return [self._post(t) for t in out] if callable(self.stemmer) else out
 
     def tokenize_file(self, path: "os.PathLike[str] | str", progress: bool = False,
@@ -156,13 +135,13 @@ class Tokenizer:
         """Stream a UTF-8 text file, yielding the tokens of each line (a line is a
         document). Memory stays bounded by ``chunk_bytes`` however large the file is.
         The file is read as it is (``normalize`` does not apply)."""
-        path = _check_file(path)
+        path = check_file(path)
         reader = _core.LineReader(path, chunk_bytes)
         with progress_bar(progress, total=reader.total_bytes, unit="B", unit_scale=True,
                           desc=os.path.basename(path)) as bar:
             done = 0
             while True:
-                batch = reader.tokenize_next(self.cfg, self.num_threads)
+                batch = reader.tokenize_next(self.cfg, threads=self.num_threads)
                 if batch is None:
                     break
                 bar.update(reader.bytes_done - done)
@@ -175,11 +154,3 @@ class Tokenizer:
                 f"min_token_len={self.min_token_len}, split_script={self.split_script}, "
                 f"stemmer={self.stemmer!r})")
 
-
-def _check_file(path: "os.PathLike[str] | str") -> str:
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no such file: {path}")
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"is a directory, not a text file: {path}")
-    return path

@@ -4,7 +4,7 @@
 
 #include <optional>
 
-#include "py_util.h"
+#include "bindings/py_util.h"
 #include "rnn/gemm.h"
 #include "rnn/optim.h"
 #include "rnn/recurrent.h"
@@ -14,68 +14,6 @@ using namespace pfn::rnn;
 using namespace pfnpy;
 
 namespace {
-
-using F32 = py::array_t<float, py::array::c_style | py::array::forcecast>;
-
-std::string shape_str(const py::array& a) {
-  std::string s = "(";
-  for (py::ssize_t i = 0; i < a.ndim(); ++i) s += (i ? ", " : "") + std::to_string(a.shape(i));
-  return s + (a.ndim() == 1 ? ",)" : ")");
-}
-
-std::string shape_str(const std::vector<py::ssize_t>& v) {
-  std::string s = "(";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
-  return s + (v.size() == 1 ? ",)" : ")");
-}
-
-void check_shape(const py::array& a, const std::vector<py::ssize_t>& want, const char* name) {
-  bool ok = a.ndim() == static_cast<py::ssize_t>(want.size());
-  for (size_t i = 0; ok && i < want.size(); ++i) ok = a.shape(i) == want[i];
-  if (!ok)
-    throw py::value_error(std::string(name) + " must have shape " + shape_str(want) + ", not " + shape_str(a));
-}
-
-// Read-only input: any real dtype is converted to float32; NaN is allowed through (it shows in
-// the outputs, where the caller can see it).
-F32 input(const py::object& o, const std::vector<py::ssize_t>& want, const char* name) {
-  py::array a = py::array::ensure(o);
-  if (!a) throw py::type_error(std::string(name) + " must be an array");
-  if (a.dtype().kind() != 'f' && a.dtype().kind() != 'i' && a.dtype().kind() != 'u')
-    throw py::type_error(std::string(name) + " must be a float32 array, not " + std::string(py::str(a.dtype())));
-  check_shape(a, want, name);
-  return F32::ensure(a);
-}
-
-// Arrays written in place (gradients, parameters, optimiser state): exactly float32 and
-// C-contiguous, so the update cannot land in a silent copy.
-float* inplace(const py::object& o, const std::vector<py::ssize_t>& want, const char* name) {
-  if (!py::isinstance<py::array>(o)) throw py::type_error(std::string(name) + " must be a numpy array");
-  py::array a = py::reinterpret_borrow<py::array>(o);
-  if (a.dtype().kind() != 'f' || a.itemsize() != 4)
-    throw py::type_error(std::string(name) + " must be float32, not " + std::string(py::str(a.dtype())));
-  if (!(a.flags() & py::array::c_style)) throw py::value_error(std::string(name) + " must be C-contiguous");
-  if (!a.writeable()) throw py::value_error(std::string(name) + " must be writeable");
-  if (!want.empty()) check_shape(a, want, name);
-  return static_cast<float*>(a.mutable_data());
-}
-
-float* optional_inplace(const py::object& o, const std::vector<py::ssize_t>& want, const char* name) {
-  return o.is_none() ? nullptr : inplace(o, want, name);
-}
-
-Cell cell_of(const std::string& s) {
-  if (s == "lstm") return Cell::LSTM;
-  if (s == "gru") return Cell::GRU;
-  if (s == "rnn") return Cell::RNN;
-  throw py::value_error("cell must be 'rnn', 'lstm' or 'gru', not '" + s + "'");
-}
-
-py::array_t<float> view_of(const float* p, std::vector<py::ssize_t> shape, py::handle owner) {
-  py::array_t<float> a(shape, p, owner);
-  py::detail::array_proxy(a.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
-  return a;
-}
 
 struct Weights {
   F32 w_ih, w_hh, b_ih, b_hh;
@@ -92,8 +30,37 @@ Weights weights(Cell cell, py::ssize_t I, py::ssize_t H, const py::object& w_ih,
 }  // namespace
 
 void init_rnn(py::module_& m) {
+  py::enum_<Cell>(m, "Cell", "The recurrent cells, with PyTorch's gate order.")
+      .value("rnn", Cell::RNN, "tanh RNN: 1 gate")
+      .value("lstm", Cell::LSTM, "LSTM: gates i, f, g, o")
+      .value("gru", Cell::GRU, "GRU: gates r, z, n");
+  m.def("gates_of", &gates_of, py::arg("cell"), "Gate blocks per layer: 1, 4 or 3.");
+
+  py::enum_<Optimizer>(m, "Optimizer", "The optimisers, with PyTorch's update rules.")
+      .value("sgd", Optimizer::SGD)
+      .value("adagrad", Optimizer::Adagrad)
+      .value("adam", Optimizer::Adam);
+
+  py::class_<OptimConfig>(m, "OptimConfig", "An optimiser's settings (torch.optim's names and defaults).")
+      .def(py::init([](Optimizer kind, float lr, float momentum, float beta1, float beta2, float eps,
+                       float weight_decay) {
+             OptimConfig c;
+             c.kind = kind; c.lr = lr; c.momentum = momentum; c.beta1 = beta1; c.beta2 = beta2; c.eps = eps;
+             c.weight_decay = weight_decay;
+             return c;
+           }),
+           py::kw_only(), py::arg("kind") = Optimizer::Adam, py::arg("lr") = 2e-3f, py::arg("momentum") = 0.0f,
+           py::arg("beta1") = 0.9f, py::arg("beta2") = 0.999f, py::arg("eps") = 1e-8f, py::arg("weight_decay") = 0.0f)
+      .def_readwrite("kind", &OptimConfig::kind)
+      .def_readwrite("lr", &OptimConfig::lr)
+      .def_readwrite("momentum", &OptimConfig::momentum)
+      .def_readwrite("beta1", &OptimConfig::beta1)
+      .def_readwrite("beta2", &OptimConfig::beta2)
+      .def_readwrite("eps", &OptimConfig::eps)
+      .def_readwrite("weight_decay", &OptimConfig::weight_decay);
+
   py::class_<LayerCache>(m, "LayerCache", "What a recurrent layer's forward pass keeps for backward.")
-      .def_property_readonly("cell", [](const LayerCache& c) { return name_of(c.s.cell); })
+      .def_property_readonly("cell", [](const LayerCache& c) { return c.s.cell; })
       .def_property_readonly("shape", [](const LayerCache& c) {
         return py::make_tuple(c.s.T, c.s.B, c.s.I, c.s.H);
       })
@@ -109,17 +76,17 @@ void init_rnn(py::module_& m) {
                     c.cs.size() + c.aux.size()) + 4 * c.ids.size();
       });
 
-  m.def("rnn_kernel_isa", [] { return std::string(kernels().isa); });
+  m.def("rnn_kernel_isa", [] { return std::string(kernels().isa); },
+        "The instruction set the recurrent kernels run with: avx512f, avx2 or generic.");
 
   m.def(
       "layer_forward",
-      [](const std::string& cell_name, py::object x, int input_size, py::object h0, py::object c0,
-         py::object w_ih, py::object w_hh, py::object b_ih, py::object b_hh, int threads, bool save,
-         py::object reuse) {
-        const Cell cell = cell_of(cell_name);
+      [](Cell cell, py::object x, py::object h0, py::object c0, py::object w_ih, py::object w_hh,
+         py::object b_ih, py::object b_hh, int input_size, int threads, bool save, py::object reuse) {
         py::array xa = py::array::ensure(x);
         if (!xa) throw py::type_error("x must be an array");
         const bool ids_input = xa.dtype().kind() == 'i' || xa.dtype().kind() == 'u';
+        if (ids_input && input_size < 1) throw py::value_error("ids input needs input_size, the number of symbols");
         if (ids_input ? xa.ndim() != 2 : xa.ndim() != 3)
           throw py::value_error(std::string(ids_input ? "ids must have shape (T, B), not "
                                                       : "x must have shape (T, B, I), not ") + shape_str(xa));
@@ -168,9 +135,11 @@ void init_rnn(py::module_& m) {
         if (cell == Cell::LSTM) cn = view_of(cache->cs.data() + BH * s.T, {s.B, s.H}, holder);
         return py::make_tuple(y, hn, cn, holder);
       },
-      py::arg("cell"), py::arg("x"), py::arg("input_size"), py::arg("h0"), py::arg("c0"),
-      py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih"), py::arg("b_hh"), py::arg("threads"),
-      py::arg("save") = true, py::arg("reuse") = py::none());
+      py::arg("cell"), py::arg("x"), py::kw_only(), py::arg("h0"), py::arg("c0") = py::none(),
+      py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih"), py::arg("b_hh"), py::arg("input_size") = 0,
+      py::arg("threads") = -1, py::arg("save") = true, py::arg("reuse") = py::none(),
+      "x (T,B,I) float or ids (T,B) over input_size symbols -> (y (T,B,H), h_n, c_n or None, cache). y, h_n and c_n\n"
+      "are read-only views into the cache; `reuse` hands an earlier cache's memory to this call.");
 
   m.def(
       "layer_backward",
@@ -195,9 +164,12 @@ void init_rnn(py::module_& m) {
         layer_backward(cache, dyf ? dyf->data() : nullptr, dhf ? dhf->data() : nullptr,
                        dcf ? dcf->data() : nullptr, g, threads);
       },
-      py::arg("cache"), py::arg("dy"), py::arg("dh_n"), py::arg("dc_n"), py::arg("dx"),
-      py::arg("dh0"), py::arg("dc0"), py::arg("dw_ih"), py::arg("dw_hh"), py::arg("db_ih"),
-      py::arg("db_hh"), py::arg("threads"));
+      py::arg("cache"), py::kw_only(), py::arg("dy") = py::none(), py::arg("dh_n") = py::none(),
+      py::arg("dc_n") = py::none(), py::arg("dx") = py::none(), py::arg("dh0") = py::none(),
+      py::arg("dc0") = py::none(), py::arg("dw_ih") = py::none(), py::arg("dw_hh") = py::none(),
+      py::arg("db_ih") = py::none(), py::arg("db_hh") = py::none(), py::arg("threads") = -1,
+      "Backward through a layer from the gradients reaching its outputs (dy) and final state (dh_n, dc_n);\n"
+      "adds into each gradient array given (None: not wanted).");
 
   m.def(
       "softmax_xent",
@@ -233,22 +205,19 @@ void init_rnn(py::module_& m) {
         }
         return py::make_tuple(loss, logits);
       },
-      py::arg("y"), py::arg("w"), py::arg("b"), py::arg("targets"), py::arg("scale"), py::arg("dy"),
-      py::arg("dy_accumulate"), py::arg("dw"), py::arg("db"), py::arg("want_logits"), py::arg("threads"));
+      py::arg("y"), py::arg("w"), py::arg("b"), py::arg("targets"), py::kw_only(), py::arg("scale") = 1.0f,
+      py::arg("dy") = py::none(), py::arg("dy_accumulate") = false, py::arg("dw") = py::none(),
+      py::arg("db") = py::none(), py::arg("want_logits") = false, py::arg("threads") = -1,
+      "logits = y w^T + b, softmax, cross-entropy: returns (summed loss in nats, logits or None). Gradients of\n"
+      "scale * loss are written into dy (added with dy_accumulate) and added into dw and db when given.");
 
   m.def(
       "optim_step",
-      [](const std::string& kind, const py::list& params, const py::list& grads, const py::list& s1,
-         const py::list& s2, int64_t step, float lr, float momentum, float beta1, float beta2,
-         float eps, float weight_decay, float grad_scale, int threads) {
-        OptimConfig cfg;
-        if (kind == "sgd") cfg.kind = Optimizer::SGD;
-        else if (kind == "adagrad") cfg.kind = Optimizer::Adagrad;
-        else if (kind == "adam") cfg.kind = Optimizer::Adam;
-        else throw py::value_error("optimizer must be 'sgd', 'adagrad' or 'adam', not '" + kind + "'");
+      [](const OptimConfig& cfg, const py::list& params, const py::list& grads, const py::list& state1,
+         const py::list& state2, int64_t step, float grad_scale, int threads) {
+        const py::list& s1 = state1;
+        const py::list& s2 = state2;
         if (step < 1) throw py::value_error("step counts from 1");
-        cfg.lr = lr; cfg.momentum = momentum; cfg.beta1 = beta1; cfg.beta2 = beta2; cfg.eps = eps;
-        cfg.weight_decay = weight_decay;
         const size_t n = py::len(params);
         if (py::len(grads) != n || py::len(s1) != n || py::len(s2) != n)
           throw py::value_error("params, grads and optimiser states differ in length");
@@ -268,9 +237,9 @@ void init_rnn(py::module_& m) {
         py::gil_scoped_release nogil;
         for (const Job& j : jobs) optim_step(cfg, j.n, j.p, j.g, j.a, j.b, step, grad_scale, threads);
       },
-      py::arg("kind"), py::arg("params"), py::arg("grads"), py::arg("state1"), py::arg("state2"),
-      py::arg("step"), py::arg("lr"), py::arg("momentum"), py::arg("beta1"), py::arg("beta2"),
-      py::arg("eps"), py::arg("weight_decay"), py::arg("grad_scale"), py::arg("threads"));
+      py::arg("config"), py::arg("params"), py::arg("grads"), py::arg("state1"), py::arg("state2"),
+      py::kw_only(), py::arg("step"), py::arg("grad_scale") = 1.0f, py::arg("threads") = -1,
+      "One update of every parameter in place with grad_scale * its gradient; step counts from 1.");
 
   m.def("sum_squares", [](const py::list& arrays) {
     std::vector<F32> keep;  // (converted copies stay alive while the GIL is released)
@@ -285,7 +254,7 @@ void init_rnn(py::module_& m) {
       for (const auto& f : keep) total += sum_squares(static_cast<size_t>(f.size()), f.data());
     }
     return total;
-  });
+  }, py::arg("arrays"), "The sum of squares of every value of every array, in double.");
 
   m.def(
       "gemm",
@@ -306,13 +275,12 @@ void init_rnn(py::module_& m) {
           gemm(int(M), int(N), int(K), af.data(), rsa, csa, bf.data(), N, 1, c.mutable_data(), N, false, threads);
         return c;
       },
-      py::arg("a"), py::arg("b"), py::arg("reference") = false, py::arg("threads") = 1,
-      py::arg("a_transposed") = false);
+      py::arg("a"), py::arg("b"), py::kw_only(), py::arg("reference") = false, py::arg("threads") = 1,
+      py::arg("a_transposed") = false, "a @ b in float32 by the recurrent layers' GEMM (or its plain reference).");
 
-  py::class_<Sampler>(m, "Sampler")
-      .def(py::init([](const std::string& cell_name, int vocab, int hidden, py::object embedding,
+  py::class_<Sampler>(m, "Sampler", "A whole model's weights packed for generating one character at a time.")
+      .def(py::init([](Cell cell, int vocab, int hidden, py::object embedding,
                        const py::list& layers, py::object w_out, py::object b_out, int threads) {
-             const Cell cell = cell_of(cell_name);
              std::vector<float> emb;
              int E = 0;
              if (!embedding.is_none()) {
@@ -338,7 +306,7 @@ void init_rnn(py::module_& m) {
              return std::make_unique<Sampler>(cell, vocab, hidden, std::move(emb), E, views, sizes,
                                               wo.data(), bo.data(), threads);
            }),
-           py::arg("cell"), py::arg("vocab"), py::arg("hidden"), py::arg("embedding"),
+           py::arg("cell"), py::kw_only(), py::arg("vocab"), py::arg("hidden"), py::arg("embedding"),
            py::arg("layers"), py::arg("w_out"), py::arg("b_out"), py::arg("threads") = -1)
       .def_property_readonly("threads", &Sampler::threads)
       .def(
@@ -359,6 +327,7 @@ void init_rnn(py::module_& m) {
             std::copy(cv.begin(), cv.end(), pc);
             return out;
           },
-          py::arg("prime"), py::arg("length"), py::arg("temperature"), py::arg("top_k"),
-          py::arg("seed"), py::arg("h"), py::arg("c"));
+          py::arg("prime"), py::kw_only(), py::arg("length"), py::arg("temperature"), py::arg("top_k"),
+          py::arg("seed"), py::arg("h"), py::arg("c"),
+          "Feed `prime`, then draw `length` ids (top_k 0: all); h and c (layers, H) are the state, updated in place.");
 }

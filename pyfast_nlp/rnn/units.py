@@ -8,12 +8,13 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from ._base import atomic_path, atomic_write
+from .._io import atomic_path, atomic_write
 
-__all__ = ["activation_html", "activation_png", "find_units", "text_feature", "FEATURES"]
+__all__ = ["activation_html", "activation_png", "find_units", "text_feature", "FEATURES", "activation_rgb",
+           "check_activations"]
 
 
-def _rgb(v: float) -> str:
+def activation_rgb(v: float) -> str:
     """Red for positive, blue for negative, white for zero (|v| <= 1)."""
     v = max(-1.0, min(1.0, float(v)))
     if v >= 0:
@@ -23,7 +24,8 @@ def _rgb(v: float) -> str:
     return f"rgb({g},{g},255)"
 
 
-def _check(text: str, values: Any) -> np.ndarray:
+def check_activations(text: str, values: Any) -> np.ndarray:
+    """``values`` as float64, checked to be one finite number per character of ``text``."""
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, not {type(text).__name__}")
     vals = np.asarray(values, dtype=np.float64)
@@ -47,15 +49,15 @@ def activation_html(text: str, values: Sequence[float], path: Optional[Union[str
         >>> 'rgb(255,0,0)' in page and page.count("<span") == 8
         True
     """
-    vals = _check(text, values)
+    vals = check_activations(text, values)
     s = float(scale) if scale else float(np.abs(vals).max() or 1.0)
     spans = []
     for ch, v in zip(text, vals):
         if ch == "\n":
-            spans.append(f'<span style="background:{_rgb(v / s)}">\u21b5</span><br>')
+            spans.append(f'<span style="background:{activation_rgb(v / s)}">\u21b5</span><br>')
             continue
         shown = "&nbsp;" if ch == " " else html.escape(ch)
-        spans.append(f'<span style="background:{_rgb(v / s)}" title="{v:.3f}">{shown}</span>')
+        spans.append(f'<span style="background:{activation_rgb(v / s)}" title="{v:.3f}">{shown}</span>')
     page = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + html.escape(title or "activations")
             + "</title><style>body{font-family:monospace;font-size:14px;line-height:1.6}"
             "span{padding:0 1px}</style></head><body>"
@@ -71,7 +73,7 @@ def activation_png(text: str, values: Sequence[float], path: Union[str, "os.Path
                    title: str = "", scale: Optional[float] = None) -> str:
     """The same picture as :func:`activation_html` as a PNG (for reports); needs matplotlib.
     Lines are wrapped at ``width`` characters."""
-    vals = _check(text, values)
+    vals = check_activations(text, values)
     try:
         import matplotlib
 

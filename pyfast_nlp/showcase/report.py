@@ -7,7 +7,8 @@ import html
 import os
 from typing import Any, List, Optional, Sequence
 
-from ._base import atomic_write
+from .._io import atomic_write
+from ..rnn.units import activation_rgb, check_activations
 
 _STYLE = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1000px;margin:2em auto;
@@ -94,12 +95,11 @@ def _fmt(v: Any) -> str:
 
 def activation_fragment(text: str, values: Sequence[float], scale: Optional[float] = None) -> str:
     """Inline coloured spans (red positive, blue negative) for embedding in a report."""
-    from .viz import _check, _rgb
 
-    vals = _check(text, values)
+    vals = check_activations(text, values)
     s = float(scale) if scale else float(abs(vals).max() or 1.0)
     out = []
     for ch, v in zip(text, vals):
         shown = "\u21b5<br>" if ch == "\n" else html.escape(ch)
-        out.append(f'<span style="background:{_rgb(v / s)}">{shown}</span>')
+        out.append(f'<span style="background:{activation_rgb(v / s)}">{shown}</span>')
     return '<div class="act">' + "".join(out) + "</div>"

@@ -5,20 +5,21 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import scipy.sparse as sp
 
-from . import _core
-from ._base import atomic_path, progress_bar, resolve_threads
-from .text import Tokenizer, _check_file
-from .vocab import Vocab
+from .. import _core
+from .._base import resolve_threads
+from .._io import atomic_path, check_file
+from ..text.corpus import DOCS_PER_BATCH, CorpusLike, open_corpus
+from ..text.tokenizer import Tokenizer
+from ..text.vocab import Vocab
 
-Corpus = Union[str, "os.PathLike[str]", Sequence[str], Iterable[Sequence[str]], Iterable[np.ndarray]]
+__all__ = ["cooccurrence", "cooccurrence_to_file", "read_cooccurrence", "parse_bytes"]
 
 _RECORD = np.dtype([("w1", "<i4"), ("w2", "<i4"), ("val", "<f8")])
-_BATCH = 20000  # documents handed to the kernel per call (in-memory corpora)
 
 
 def parse_bytes(size: Union[int, str]) -> int:
@@ -56,7 +57,7 @@ def _check_vocab(vocab: Any) -> Vocab:
     raise TypeError(f"vocab must be a Vocab or a list of words, not {type(vocab).__name__}")
 
 
-def _count(corpus: Corpus, vocab: Vocab, tokenizer: Optional[Tokenizer], window: int,
+def _count(corpus: CorpusLike, vocab: Vocab, tokenizer: Optional[Tokenizer], window: int,
            symmetric: bool, distance_weighting: bool, num_threads: int,
            memory_limit: Union[int, str], tmp_dir: Optional[str], progress: bool,
            dense_bytes: int = 0) -> "_core.CooccurCounter":
@@ -65,79 +66,27 @@ def _count(corpus: Corpus, vocab: Vocab, tokenizer: Optional[Tokenizer], window:
     vocab = _check_vocab(vocab)
     if len(vocab) == 0:
         raise ValueError("the vocabulary is empty")
-    tok = tokenizer if tokenizer is not None else Tokenizer()
     tmp_dir = os.fspath(tmp_dir) if tmp_dir is not None else tempfile.gettempdir()
     if not os.path.isdir(tmp_dir):
         raise ValueError(f"tmp_dir {tmp_dir!r} is not a directory")
-    counter = _core.CooccurCounter(_rank_of_id(vocab), int(window), bool(symmetric),
-                                   bool(distance_weighting), parse_bytes(memory_limit), tmp_dir,
-                                   resolve_threads(num_threads), int(dense_bytes))
-    if isinstance(corpus, (str, os.PathLike)):
-        path = _check_file(corpus)
-        if callable(tok.stemmer):  # a Python stemmer: tokenize in Python, count ids
-            for ids in _id_batches(vocab.encode(t, unknown="drop") for t in tok.tokenize_file(path)):
-                counter.add_ids(*ids)
-        else:
-            with progress_bar(progress, total=os.path.getsize(path), unit="B", unit_scale=True,
-                              desc="co-occurrences") as bar:
-                def report(done: int, total: int) -> None:
-                    bar.update(done - bar.n)
-                counter.add_file(tok.cfg, vocab._index, path, report)
-    else:
-        if isinstance(corpus, bytes):
-            raise TypeError("corpus must be a path, a list of texts, token lists or id arrays")
-        docs = corpus if isinstance(corpus, (list, tuple)) else list(corpus)
-        first = next((d for d in docs if len(d)), docs[0] if len(docs) else None)  # the kind of item
-        if first is None or isinstance(first, (str, bytes)):
-            if callable(tok.stemmer):
-                gen = (vocab.encode(t, unknown="drop") for t in tok.tokenize_batch(list(docs)))
-                for ids in _id_batches(gen):
-                    counter.add_ids(*ids)
-            else:
-                with progress_bar(progress and len(docs) > _BATCH, total=len(docs), unit="doc",
-                                  desc="co-occurrences") as bar:
-                    for b in range(0, len(docs), _BATCH):
-                        batch = docs[b:b + _BATCH]
-                        counter.add_texts(tok.cfg, vocab._index, batch, b)
-                        bar.update(len(batch))
-        elif isinstance(first, np.ndarray) or (isinstance(first, (list, tuple)) and first
-                                                and not isinstance(first[0], str)):
-            for ids in _id_batches(_ids_of(d, i) for i, d in enumerate(docs)):
-                counter.add_ids(*ids)
-        else:  # token lists
-            gen = (vocab.encode(list(t), unknown="drop") for t in docs)
-            for ids in _id_batches(gen):
-                counter.add_ids(*ids)
+    source = open_corpus(corpus, tokenizer, progress=progress, desc="co-occurrences")
+    counter = _core.CooccurCounter(_rank_of_id(vocab), window=int(window), symmetric=bool(symmetric),
+                                   distance_weighting=bool(distance_weighting),
+                                   memory_limit=parse_bytes(memory_limit), tmp_dir=tmp_dir,
+                                   threads=resolve_threads(num_threads), dense_bytes=int(dense_bytes))
+    cfg = source.tokenizer.cfg
+    if source.kind == "path":
+        with source.progress_bar() as report:
+            counter.add_file(cfg, vocab.index, source.path, progress=report)
+    elif source.kind == "texts":
+        with source.progress_bar(min_docs=DOCS_PER_BATCH) as report:
+            for start, batch in source.text_batches():
+                counter.add_texts(cfg, vocab.index, batch, first_doc=start)
+                report(start + len(batch))
+    else:  # token lists (encoded with the vocabulary, unknown words dropped) or id arrays
+        for ids, ends in source.id_batches(vocab):
+            counter.add_ids(ids, ends)
     return counter
-
-
-def _ids_of(doc: Any, i: int) -> np.ndarray:
-    a = np.asarray(doc)
-    if a.ndim != 1:
-        raise ValueError(f"document {i}: id arrays must be 1-D, got shape {a.shape}")
-    if a.size and not np.issubdtype(a.dtype, np.integer):
-        raise TypeError(f"document {i}: ids must be integers, got dtype {a.dtype}")
-    if a.size and a.min() < 0:
-        raise ValueError(f"document {i}: negative id {a.min()}")
-    return a.astype(np.int32, copy=False)
-
-
-def _id_batches(docs: Iterable[np.ndarray]) -> Iterable[Tuple[np.ndarray, np.ndarray]]:
-    buf, n = [], 0
-    for d in docs:
-        buf.append(d)
-        n += len(d)
-        if n >= 1 << 20:  # about a quarter of a second of counting per call: Ctrl-C is checked between calls
-            yield _flatten(buf)
-            buf, n = [], 0
-    if buf:
-        yield _flatten(buf)
-
-
-def _flatten(docs: Sequence[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
-    ends = np.cumsum([len(d) for d in docs], dtype=np.int64)
-    ids = np.concatenate(docs).astype(np.int32, copy=False) if docs else np.zeros(0, np.int32)
-    return ids, ends
 
 
 def _finish_stats(counter: "_core.CooccurCounter") -> Dict[str, int]:
@@ -150,7 +99,7 @@ def _finish_stats(counter: "_core.CooccurCounter") -> Dict[str, int]:
     return st
 
 
-def cooccurrence(corpus: Corpus, vocab: Union[Vocab, Sequence[str]], tokenizer: Optional[Tokenizer] = None,
+def cooccurrence(corpus: CorpusLike, vocab: Union[Vocab, Sequence[str]], tokenizer: Optional[Tokenizer] = None,
                  window: int = 10, symmetric: bool = True, distance_weighting: bool = True,
                  num_threads: int = -1, memory_limit: Union[int, str] = "4GB",
                  tmp_dir: Optional[str] = None, progress: bool = True,
@@ -194,14 +143,14 @@ def cooccurrence(corpus: Corpus, vocab: Union[Vocab, Sequence[str]], tokenizer: 
     vocab = _check_vocab(vocab)
     counter = _count(corpus, vocab, tokenizer, window, symmetric, distance_weighting, num_threads,
                      memory_limit, tmp_dir, progress)
-    row, col, val = counter.to_coo(bool(symmetric), resolve_threads(num_threads))
+    row, col, val = counter.to_coo(threads=resolve_threads(num_threads))
     st = _finish_stats(counter)
     n = len(vocab)
     m = sp.coo_matrix((val, (row, col)), shape=(n, n))
     return (m, st) if return_stats else m
 
 
-def cooccurrence_to_file(corpus: Corpus, vocab: Union[Vocab, Sequence[str]], path: "os.PathLike[str] | str",
+def cooccurrence_to_file(corpus: CorpusLike, vocab: Union[Vocab, Sequence[str]], path: "os.PathLike[str] | str",
                          tokenizer: Optional[Tokenizer] = None, window: int = 10,
                          symmetric: bool = True, distance_weighting: bool = True,
                          num_threads: int = -1, memory_limit: Union[int, str] = "4GB",
@@ -217,7 +166,7 @@ def cooccurrence_to_file(corpus: Corpus, vocab: Union[Vocab, Sequence[str]], pat
     counter = _count(corpus, vocab, tokenizer, window, symmetric, distance_weighting, num_threads,
                      memory_limit, tmp_dir, progress)
     with atomic_path(path) as tmp:
-        records = counter.to_file(tmp, bool(symmetric))
+        records = counter.to_file(tmp)
         st = _finish_stats(counter)
     st["records"] = int(records)
     return st
@@ -229,7 +178,7 @@ def read_cooccurrence(path: "os.PathLike[str] | str", vocab_size: Optional[int] 
     ``vocab_size`` (default: the largest id in the file) sets the shape; ids beyond it,
     ids below 1, and values that are not positive, finite and within float32's range raise
     ``ValueError``."""
-    path = _check_file(path)
+    path = check_file(path)
     size = os.path.getsize(path)
     if size % _RECORD.itemsize:
         raise ValueError(f"{path}: size {size} is not a multiple of the {_RECORD.itemsize}-byte "

@@ -2,7 +2,6 @@
 backpropagation through time on the C++ kernels of :mod:`pyfast_nlp.nn`."""
 from __future__ import annotations
 
-import json
 import math
 import os
 import secrets
@@ -10,38 +9,17 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from . import _core
-from ._base import ParamsMixin, atomic_path, check_memory, json_meta, progress_bar, read_npz, resolve_threads
-from .feature_extraction import NotFittedError
-from .nn import Optimizer, clip_grad_norm
-from .text import _check_file
+from .._base import ParamsMixin, check_memory, progress_bar, resolve_threads
+from .._io import load_model, save_model
+from ..exceptions import check_is_fitted
+from ..text.corpus import read_text
+from .core import GATES, LN2, LayerStack
+from .optim import Optimizer
+
+__all__ = ["CharLM"]
 
 _FORMAT = "pyfast_nlp.charlm"
-_LN2 = math.log(2.0)
-_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 TextLike = Union[str, "os.PathLike[str]"]
-
-
-def _read_text(text: TextLike) -> str:
-    """A str is text; a path (``os.PathLike``, or a str naming an existing file with no newline)
-    is read as UTF-8."""
-    if isinstance(text, os.PathLike) or (isinstance(text, str) and "\n" not in text and len(text) < 4096
-                                         and os.path.isfile(text)):
-        path = _check_file(text)
-        with open(path, "rb") as f:
-            raw = f.read()
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise ValueError(f"{path} is not valid UTF-8 (byte {e.start}): {e.reason}") from None
-    if isinstance(text, bytes):
-        try:
-            return text.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise ValueError(f"text is not valid UTF-8 (byte {e.start}): {e.reason}") from None
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str, bytes or a path, not {type(text).__name__}")
-    return text
 
 
 def _codes(text: str) -> np.ndarray:
@@ -87,7 +65,7 @@ class CharLM(ParamsMixin):
 
     # ------------------------------------------------------------------ set-up
     def _check_params(self) -> None:
-        if self.cell not in _GATES:
+        if self.cell not in GATES:
             raise ValueError(f"cell must be 'rnn', 'lstm' or 'gru', not {self.cell!r}")
         for name in ("hidden_size", "num_layers"):
             v = getattr(self, name)
@@ -99,19 +77,14 @@ class CharLM(ParamsMixin):
             raise ValueError(f"dropout must be in [0, 1), not {self.dropout!r}")
 
     def _param_shapes(self, V: int) -> Dict[str, tuple]:
-        G, H, L = _GATES[self.cell], int(self.hidden_size), int(self.num_layers)
-        shapes: Dict[str, tuple] = {}
-        for layer in range(L):
-            I = (int(self.embedding) if self.embedding else V) if layer == 0 else H
-            shapes[f"weight_ih_l{layer}"] = (G * H, I)
-            shapes[f"weight_hh_l{layer}"] = (G * H, H)
-            shapes[f"bias_ih_l{layer}"] = (G * H,)
-            shapes[f"bias_hh_l{layer}"] = (G * H,)
-        shapes["decoder.weight"] = (V, H)
-        shapes["decoder.bias"] = (V,)
-        if self.embedding:
-            shapes["embedding.weight"] = (V, int(self.embedding))
-        return shapes
+        return LayerStack.param_shapes(self.cell, V, int(self.hidden_size), int(self.num_layers), self.embedding)
+
+    def layer_stack(self) -> LayerStack:
+        """The model as the recurrent core sees it: a :class:`~pyfast_nlp.rnn.core.LayerStack`
+        over this model's weights (shared, not copied)."""
+        self._check_fitted()
+        return LayerStack(self.cell, self.params_, len(self.vocab_), int(self.hidden_size), int(self.num_layers),
+                          self.embedding)
 
     def _init_weights(self, V: int) -> None:
         rng = np.random.default_rng(self.seed)
@@ -146,7 +119,7 @@ class CharLM(ParamsMixin):
     def encode(self, text: str) -> np.ndarray:
         """Character ids (int32) of ``text``; a character outside ``vocab_`` raises ValueError."""
         self._check_fitted()
-        codes = _codes(_read_text(text) if not isinstance(text, str) else text)
+        codes = _codes(read_text(text) if not isinstance(text, str) else text)
         lut = getattr(self, "_lut", None)
         if lut is None or len(lut) != int(self._codes[-1]) + 1:
             # code point -> id table (at most 1.1 M entries): one gather instead of a binary search
@@ -168,48 +141,12 @@ class CharLM(ParamsMixin):
         return "".join(self.vocab_[int(i)] for i in ids)
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "params_"):
-            raise NotFittedError("this CharLM is not fitted yet; call fit() or CharLM.load()")
+        check_is_fitted(self, "params_", "this CharLM is not fitted yet; call fit() or CharLM.load()")
 
     @property
     def num_parameters(self) -> int:
         self._check_fitted()
         return int(sum(p.size for p in self.params_.values()))
-
-    def _layer_weights(self, layer: int) -> List[np.ndarray]:
-        return [self.params_[f"{k}_l{layer}"] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-
-    # ------------------------------------------------------------------ forward / backward
-    def _zero_state(self, B: int) -> Dict[str, np.ndarray]:
-        L, H = int(self.num_layers), int(self.hidden_size)
-        state = {"h": np.zeros((L, B, H), np.float32)}
-        if self.cell == "lstm":
-            state["c"] = np.zeros((L, B, H), np.float32)
-        return state
-
-    def _forward(self, x: np.ndarray, state: Dict[str, np.ndarray], threads: int, save: bool,
-                 caches: Optional[list] = None, masks: Optional[list] = None):
-        """x (T,B) ids -> top-layer output (T,B,H), new state, caches."""
-        V = len(self.vocab_)
-        L = int(self.num_layers)
-        inp: np.ndarray = x
-        if self.embedding:
-            inp = self.params_["embedding.weight"][x]
-        new_state = {k: np.empty_like(v) for k, v in state.items()}
-        out_caches = []
-        for layer in range(L):
-            reuse = caches[layer] if caches else None
-            c0 = state["c"][layer] if self.cell == "lstm" else None
-            y, h_n, c_n, cache = _core.layer_forward(self.cell, inp, V, state["h"][layer], c0,
-                                                     *self._layer_weights(layer), threads, save, reuse)
-            new_state["h"][layer] = h_n
-            if c_n is not None:
-                new_state["c"][layer] = c_n
-            out_caches.append(cache)
-            if masks is not None and layer < L - 1:
-                y = y * masks[layer]
-            inp = y
-        return inp, new_state, out_caches
 
     # ------------------------------------------------------------------ training
     def fit(self, text: TextLike, seq_len: int = 100, batch_size: int = 64, epochs: Optional[int] = None,
@@ -250,7 +187,7 @@ class CharLM(ParamsMixin):
         """
         self._check_params()
         threads = resolve_threads(num_threads)
-        text = _read_text(text)
+        text = read_text(text)
         for name, v in (("seq_len", seq_len), ("batch_size", batch_size)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{name} must be a positive int, not {v!r}")
@@ -292,13 +229,14 @@ class CharLM(ParamsMixin):
         # streams: column b is ids[b*n_stream : (b+1)*n_stream + 1]
         data = np.stack([ids[b * n_stream: (b + 1) * n_stream + 1] for b in range(int(batch_size))], axis=1)
         data = np.ascontiguousarray(data)
-        G = {"rnn": 1, "lstm": 4, "gru": 3}[self.cell]
+        G = GATES[self.cell]
         check_memory(4 * int(seq_len) * int(batch_size) * (int(self.num_layers) * int(self.hidden_size) * (G + 4)
                                                            + 2 * len(self.vocab_)),
                      f"the activations of a {seq_len} x {batch_size} chunk", "lower seq_len or batch_size")
         steps_per_epoch = -(-n_stream // int(seq_len))
         val_ids = self.encode(val_text) if len(val_text) >= 2 else None
 
+        stack = self.layer_stack()
         params = list(self.params_.values())
         opt = Optimizer(params, optimizer, lr=lr, num_threads=threads)
         if resuming:
@@ -311,14 +249,13 @@ class CharLM(ParamsMixin):
             rng = np.random.default_rng(self.seed)
             state = {"fingerprint": fingerprint, "epoch": 0, "pos": 0, "global_step": 0,
                      "rng": rng.bit_generator.state}
-            hidden = self._zero_state(int(batch_size))
+            hidden = stack.zero_state(int(batch_size))
         self.train_state_ = state
         self._opt_state = (opt.state1, opt.state2)
         total_steps = steps_per_epoch * epochs if epochs is not None else None
         if max_steps is not None:
             total_steps = max_steps if total_steps is None else min(total_steps, max_steps)
         H, L, B = int(self.hidden_size), int(self.num_layers), int(batch_size)
-        names = list(self.params_.keys())
         grads = {k: np.zeros_like(v) for k, v in self.params_.items()}
         caches: Optional[list] = None
         p_drop = float(self.dropout)
@@ -339,45 +276,18 @@ class CharLM(ParamsMixin):
                 if state["pos"] >= n_stream:  # end of epoch
                     state["epoch"] += 1
                     state["pos"] = 0
-                    hidden = self._zero_state(B)
+                    hidden = stack.zero_state(B)
                     continue
                 t0 = state["pos"]
                 T = min(int(seq_len), n_stream - t0)
                 x = data[t0: t0 + T]
-                y_true = data[t0 + 1: t0 + T + 1]
                 masks = None
                 if p_drop > 0 and L > 1:
                     masks = [(rng.random((T, B, H), dtype=np.float32) >= p_drop).astype(np.float32) / (1 - p_drop)
                              for _ in range(L - 1)]
-                top, new_hidden, caches = self._forward(x, hidden, threads, True, caches, masks)
-                for g in grads.values():
-                    g.fill(0.0)
-                N = T * B
-                dy = buffer("dy", (N, H))  # overwritten by the output layer
-                loss, _ = _core.softmax_xent(top.reshape(N, H), self.params_["decoder.weight"],
-                                             self.params_["decoder.bias"], y_true.reshape(N), 1.0 / N, dy, False,
-                                             grads["decoder.weight"], grads["decoder.bias"], False, threads)
-                loss /= N
-                dout = dy.reshape(T, B, H)
-                for layer in reversed(range(L)):
-                    cache = caches[layer]
-                    I = cache.shape[2]
-                    need_dx = layer > 0 or bool(self.embedding)
-                    dx = None
-                    if need_dx:  # backward adds into dx
-                        dx = buffer(f"dx{layer}", (T, B, I))
-                        dx.fill(0.0)
-                    _core.layer_backward(cache, dout, None, None, dx, None, None,
-                                         grads[f"weight_ih_l{layer}"], grads[f"weight_hh_l{layer}"],
-                                         grads[f"bias_ih_l{layer}"], grads[f"bias_hh_l{layer}"], threads)
-                    if layer > 0 and masks is not None:
-                        dx *= masks[layer - 1]
-                    dout = dx
-                if self.embedding:
-                    np.add.at(grads["embedding.weight"], x.reshape(-1), dout.reshape(N, -1))
-                glist = [grads[k] for k in names]
-                norm, scale = clip_grad_norm(glist, clip) if clip is not None else \
-                    (float(np.sqrt(_core.sum_squares(glist))), 1.0)
+                result, caches = stack.train_step(x, data[t0 + 1: t0 + T + 1], hidden, grads, clip, threads, masks,
+                                                  caches, buffer)
+                loss, norm = result.loss, result.grad_norm
                 step = state["global_step"] + 1
                 if not (math.isfinite(loss) and math.isfinite(norm)):
                     raise FloatingPointError(
@@ -385,17 +295,17 @@ class CharLM(ParamsMixin):
                         f"{norm}; the weights are those before this step"
                         + (f" and the last checkpoint is {os.fspath(checkpoint)}" if checkpoint else "")
                         + "; try a smaller lr or clip")
-                opt.step(glist, scale)
-                hidden = new_hidden
+                stack.update(opt, grads, result)
+                hidden = result.state
                 state["global_step"] = step
                 state["pos"] = t0 + T
-                bits = loss / _LN2
+                bits = loss / LN2
                 info: Dict[str, Any] = {"step": step, "epoch": state["epoch"], "loss_bits": bits,
-                                        "grad_norm": norm, "chars": N}
+                                        "grad_norm": norm, "chars": T * B}
                 epoch_done = state["pos"] >= n_stream
                 if epoch_done and val_ids is not None:
-                    info["val_bits"] = self._evaluate_ids(val_ids, batch_size=min(B, max(1, len(val_ids) // max(1, int(seq_len)))),
-                                                          seq_len=int(seq_len), threads=threads)
+                    info["val_bits"] = stack.evaluate_bits(val_ids, min(B, max(1, len(val_ids) // max(1, int(seq_len)))),
+                                                           int(seq_len), threads)
                 self.history_.append(info)
                 bar.update(1)
                 if hasattr(bar, "set_postfix"):
@@ -413,9 +323,8 @@ class CharLM(ParamsMixin):
         self._hidden_state = hidden
         self._sampler = None
         if self.history_ and val_ids is not None and "val_bits" not in self.history_[-1]:
-            self.history_[-1]["val_bits"] = self._evaluate_ids(
-                val_ids, batch_size=min(B, max(1, len(val_ids) // max(1, int(seq_len)))),
-                seq_len=int(seq_len), threads=threads)
+            self.history_[-1]["val_bits"] = stack.evaluate_bits(
+                val_ids, min(B, max(1, len(val_ids) // max(1, int(seq_len)))), int(seq_len), threads)
         return self
 
     @property
@@ -427,24 +336,6 @@ class CharLM(ParamsMixin):
         return None
 
     # ------------------------------------------------------------------ evaluation
-    def _evaluate_ids(self, ids: np.ndarray, batch_size: int, seq_len: int, threads: int) -> float:
-        n = (len(ids) - 1) // batch_size
-        if n < 1:
-            raise ValueError(f"the text is too short to evaluate with batch_size={batch_size}")
-        data = np.ascontiguousarray(np.stack([ids[b * n: (b + 1) * n + 1] for b in range(batch_size)], axis=1))
-        state = self._zero_state(batch_size)
-        total = 0.0
-        H = int(self.hidden_size)
-        for t0 in range(0, n, seq_len):
-            T = min(seq_len, n - t0)
-            top, state, _ = self._forward(data[t0: t0 + T], state, threads, False)
-            state = {k: v.copy() for k, v in state.items()}
-            loss, _ = _core.softmax_xent(top.reshape(T * batch_size, H), self.params_["decoder.weight"],
-                                         self.params_["decoder.bias"], data[t0 + 1: t0 + T + 1].reshape(-1),
-                                         1.0, None, False, None, None, False, threads)
-            total += loss
-        return total / (n * batch_size) / _LN2
-
     def evaluate(self, text: TextLike, batch_size: int = 1, seq_len: int = 256,
                  num_threads: Optional[int] = -1) -> float:
         """Bits per character of ``text``: the mean of -log2 p(next char) over its characters
@@ -453,49 +344,24 @@ class CharLM(ParamsMixin):
         zero state, so their first characters see less context), which is faster on long text.
         A character outside the vocabulary raises ValueError."""
         self._check_fitted()
-        ids = self.encode(_read_text(text))
+        ids = self.encode(read_text(text))
         if len(ids) < 2:
             raise ValueError("evaluate needs a text of at least 2 characters")
-        return self._evaluate_ids(ids, int(batch_size), int(seq_len), resolve_threads(num_threads))
+        return self.layer_stack().evaluate_bits(ids, int(batch_size), int(seq_len), resolve_threads(num_threads))
 
     def hidden_states(self, text: TextLike, num_threads: Optional[int] = -1) -> Dict[str, np.ndarray]:
         """The hidden state of every layer after each character of ``text``, read as one stream
         from a zero state: ``{"h": (T, layers, H)}``, plus ``"c"`` (the cell states) for the LSTM."""
         self._check_fitted()
-        ids = self.encode(_read_text(text))
+        ids = self.encode(read_text(text))
         if len(ids) == 0:
             raise ValueError("hidden_states needs a non-empty text")
-        threads = resolve_threads(num_threads)
-        L, H = int(self.num_layers), int(self.hidden_size)
-        out = {"h": np.empty((len(ids), L, H), np.float32)}
-        if self.cell == "lstm":
-            out["c"] = np.empty((len(ids), L, H), np.float32)
-        state = self._zero_state(1)
-        V = len(self.vocab_)
-        for t0 in range(0, len(ids), 4096):
-            x = ids[t0: t0 + 4096].reshape(-1, 1)
-            inp: np.ndarray = self.params_["embedding.weight"][x] if self.embedding else x
-            for layer in range(L):
-                c0 = state["c"][layer] if self.cell == "lstm" else None
-                y, h_n, c_n, cache = _core.layer_forward(self.cell, inp, V, state["h"][layer], c0,
-                                                         *self._layer_weights(layer), threads, False)
-                out["h"][t0: t0 + len(x), layer] = y[:, 0]
-                if self.cell == "lstm":
-                    out["c"][t0: t0 + len(x), layer] = cache.cells()[:, 0]
-                    state["c"][layer] = c_n
-                state["h"][layer] = h_n
-                inp = np.array(y)
-        return out
+        return self.layer_stack().hidden_states(ids, resolve_threads(num_threads))
 
     # ------------------------------------------------------------------ sampling
     def _get_sampler(self, threads: int) -> Any:
-        key = threads
-        if getattr(self, "_sampler", None) is None or self._sampler[0] != key:
-            layers = [tuple(self._layer_weights(layer)) for layer in range(int(self.num_layers))]
-            emb = self.params_.get("embedding.weight")
-            self._sampler = (key, _core.Sampler(self.cell, len(self.vocab_), int(self.hidden_size), emb, layers,
-                                                self.params_["decoder.weight"], self.params_["decoder.bias"],
-                                                threads))
+        if getattr(self, "_sampler", None) is None or self._sampler[0] != threads:
+            self._sampler = (threads, self.layer_stack().sampler(threads))
         return self._sampler[1]
 
     def sample(self, prime: str = "", length: int = 500, temperature: float = 1.0,
@@ -536,7 +402,8 @@ class CharLM(ParamsMixin):
         L, H = int(self.num_layers), int(self.hidden_size)
         h = np.zeros((L, H), np.float32)
         c = np.zeros((L, H), np.float32)
-        drawn = self._get_sampler(resolve_threads(num_threads)).sample(ids, int(length), float(temperature), int(top_k or 0), int(seed), h, c)
+        drawn = self._get_sampler(resolve_threads(num_threads)).sample(
+            ids, length=int(length), temperature=float(temperature), top_k=int(top_k or 0), seed=int(seed), h=h, c=c)
         return out + "".join(self.vocab_[i] for i in drawn)
 
     # ------------------------------------------------------------------ files
@@ -544,8 +411,8 @@ class CharLM(ParamsMixin):
         """Save weights, vocabulary, settings, optimiser state, training position, hidden state
         and random state to one ``.npz``, atomically (an interrupted save leaves the old file)."""
         self._check_fitted()
-        meta: Dict[str, Any] = {"format": _FORMAT, "version": 1, "params": self.get_params(),
-                                "vocab": self.vocab_, "history": getattr(self, "history_", [])}
+        meta: Dict[str, Any] = {"params": self.get_params(), "vocab": self.vocab_,
+                                "history": getattr(self, "history_", [])}
         arrays = {f"param/{k}": v for k, v in self.params_.items()}
         arrays["char_counts"] = self.char_counts_
         state = getattr(self, "train_state_", None)
@@ -556,20 +423,13 @@ class CharLM(ParamsMixin):
                 arrays[f"opt2/{i}"] = b
             for k, v in self._hidden_state.items():
                 arrays[f"hidden/{k}"] = v
-        arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as f:
-                np.savez(f, **arrays)
-                f.flush()
-                os.fsync(f.fileno())
+        save_model(path, _FORMAT, meta, arrays)
 
     @classmethod
     def load(cls, path: TextLike) -> "CharLM":
         """Load a model written by :meth:`save`; raises ValueError for a truncated or foreign file."""
-        path = _check_file(path)
-        arrays = read_npz(path, "a saved CharLM")
-        meta = json_meta(arrays, path, "a saved CharLM", _FORMAT)
-        arrays.pop("meta")
+        path = os.fspath(path)
+        meta, arrays = load_model(path, _FORMAT, "a saved CharLM")
         try:
             return cls._from_saved(path, arrays, meta)
         except (KeyError, TypeError, IndexError, AttributeError) as e:  # fields missing or of the wrong kind
@@ -648,8 +508,7 @@ class CharLM(ParamsMixin):
         be sorted by code point, as :class:`CharLM` builds it). Sizes are read from the weights."""
         sd = {k: np.ascontiguousarray(v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v),
                                       dtype=np.float32) for k, v in state_dict.items()}
-        G = _GATES.get(cell)
-        if G is None:
+        if cell not in GATES:
             raise ValueError(f"cell must be 'rnn', 'lstm' or 'gru', not {cell!r}")
         if "rnn.weight_hh_l0" not in sd:
             raise ValueError("state_dict has no 'rnn.weight_hh_l0'")

@@ -8,9 +8,9 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import _core
-from ._base import atomic_path, atomic_write, read_npz, resolve_threads, str_array
-from .text import _check_file
+from .. import _core
+from .._base import resolve_threads
+from .._io import atomic_path, atomic_write, check_file, read_npz, str_array
 
 PathLike = Union[str, "os.PathLike[str]"]
 _BAD_WORD = re.compile(r"[\s]")
@@ -20,6 +20,9 @@ _CELLS = 1 << 24  # similarities per matrix product (64 MB of float32)
 def _chunk(n_words: int) -> int:
     """Queries per matrix product, so the similarity block stays about 64 MB."""
     return max(1, min(4096, _CELLS // max(1, n_words)))
+
+
+__all__ = ["WordVectors"]
 
 
 class WordVectors:
@@ -226,7 +229,7 @@ class WordVectors:
         Returns ``{"accuracy", "coverage", "correct", "questions", "oov", "sections"}``,
         ``sections`` mapping each section name to ``{"accuracy", "correct", "total"}``.
         """
-        path = _check_file(path)
+        path = check_file(path)
         ok = self._ok_vocab(restrict_vocab, case_insensitive)
         sections: List[Tuple[str, List[Tuple[int, int, int, int, str]]]] = []
         questions = oov = 0
@@ -285,7 +288,7 @@ class WordVectors:
         Returns ``{"spearman", "pearson", "coverage", "pairs", "oov"}``."""
         from scipy import stats
 
-        path = _check_file(path)
+        path = check_file(path)
         ok = self._ok_vocab(restrict_vocab, case_insensitive)
         gold, ia, ib = [], [], []
         oov = 0
@@ -370,15 +373,15 @@ class WordVectors:
                 raise ValueError(f"word {w!r} (row {i}) is empty or contains whitespace; "
                                  "text and word2vec files cannot hold it (use save_npz)")
 
-    def _write(self, path: PathLike, fn: Any, *args: Any) -> None:
+    def _write(self, path: PathLike, fn: Any, **kwargs: Any) -> None:
         self._check_words_for_file()
         with atomic_path(path) as tmp:
-            fn(tmp, self.words, self.vectors, *args)
+            fn(tmp, self.words, self.vectors, **kwargs)
 
     def save_glove(self, path: PathLike) -> None:
         """GloVe text format: ``word v1 v2 ...`` per line, no header (atomic write; values
         in the shortest form that reads back to the same float32)."""
-        self._write(path, _core.write_vectors_text, False)
+        self._write(path, _core.write_vectors_text, header=False)
 
     def save_word2vec(self, path: PathLike, binary: bool = False) -> None:
         """word2vec format (``count dim`` header), text or binary, as gensim's
@@ -386,7 +389,7 @@ class WordVectors:
         if binary:
             self._write(path, _core.write_word2vec_binary)
         else:
-            self._write(path, _core.write_vectors_text, True)
+            self._write(path, _core.write_vectors_text, header=True)
 
     def save_npz(self, path: PathLike) -> None:
         with atomic_write(path, "wb") as f:
@@ -412,24 +415,24 @@ class WordVectors:
         """Read GloVe's text format (no header); a malformed or truncated line raises
         ``ValueError`` naming it. A word may contain spaces (the last ``dim`` fields of a
         line are its values)."""
-        path = _check_file(path)
-        words, vec = _core.read_vectors_text(path, False, resolve_threads(num_threads))
+        path = check_file(path)
+        words, vec = _core.read_vectors_text(path, header=False, threads=resolve_threads(num_threads))
         return cls(words, vec)
 
     @classmethod
     def load_word2vec(cls, path: PathLike, binary: bool = False, num_threads: int = -1) -> "WordVectors":
         """Read word2vec's text or binary format; the header's counts are checked against
         the body."""
-        path = _check_file(path)
+        path = check_file(path)
         if binary:
             words, vec = _core.read_word2vec_binary(path)
         else:
-            words, vec = _core.read_vectors_text(path, True, resolve_threads(num_threads))
+            words, vec = _core.read_vectors_text(path, header=True, threads=resolve_threads(num_threads))
         return cls(words, vec)
 
     @classmethod
     def load_npz(cls, path: PathLike) -> "WordVectors":
-        path = _check_file(path)
+        path = check_file(path)
         arrays = read_npz(path, "a word-vectors .npz file")
         if "words" not in arrays or "vectors" not in arrays:
             raise ValueError(f"{path} is not a word-vectors .npz file (no 'words' and 'vectors' arrays)")
@@ -465,7 +468,7 @@ def _format_of(path: PathLike, for_writing: bool) -> str:
         return "word2vec-binary"
     if for_writing:
         return "glove"
-    p = _check_file(p)
+    p = check_file(p)
     with open(p, "rb") as f:
         first = f.readline(256).split()
     if len(first) == 2 and all(x.isdigit() for x in first):

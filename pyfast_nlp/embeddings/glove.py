@@ -1,7 +1,6 @@
 """GloVe word vectors: AdaGrad on a co-occurrence matrix, Hogwild-parallel (C++)."""
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -10,12 +9,14 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 import numpy as np
 import scipy.sparse as sp
 
-from . import _core
-from ._base import ParamsMixin, atomic_write, check_memory, json_meta, progress_bar, read_npz, resolve_threads
-from .feature_extraction import NotFittedError
-from .text import _check_file
-from .vocab import Vocab
+from .. import _core
+from .._base import ParamsMixin, check_memory, progress_bar, resolve_threads
+from .._io import load_model, save_model
+from ..exceptions import check_is_fitted
+from ..text.vocab import Vocab
 from .word_vectors import WordVectors
+
+__all__ = ["GloVe"]
 
 _FORMAT = "pyfast_nlp.glove"
 _SLICE = 1 << 21  # records per kernel call: progress and Ctrl-C between calls
@@ -119,9 +120,10 @@ class GloVe(ParamsMixin):
         if data.size == 0:
             raise ValueError("the co-occurrence matrix has no positive entries")
         return _core.glove_records(row.astype(np.int32, copy=False), col.astype(np.int32, copy=False),
-                                   data.astype(np.float32, copy=False), n_words, float(self.x_max),
-                                   float(self.alpha), resolve_threads(self.num_threads), int(self.seed),
-                                   self._tile_words())
+                                   data.astype(np.float32, copy=False), vocab_size=n_words,
+                                   x_max=float(self.x_max), alpha=float(self.alpha),
+                                   threads=resolve_threads(self.num_threads), seed=int(self.seed),
+                                   tile_words=self._tile_words())
 
     @staticmethod
     def _words_of(vocab: Any) -> List[str]:
@@ -145,14 +147,14 @@ class GloVe(ParamsMixin):
         n = len(words)
         if n == 0:
             raise ValueError("the vocabulary is empty")
-        block = _core.glove_block(int(self.dim))
+        block = _core.glove_block(dim=int(self.dim))
         nnz = int(getattr(cooc, "nnz", 0))
         # parameters (vectors, biases, AdaGrad sums) and one 16-byte training record per entry
         check_memory(2 * n * block * 4 + 16 * nnz, f"GloVe with {n:,} words at dim {self.dim} and {nnz:,} "
                      "co-occurrence entries", "lower dim, or raise min_count to shrink the vocabulary")
         records = self._records(cooc, n)
         params = np.empty((2 * n, block), dtype=np.float32)
-        _core.glove_init(params, n, int(self.dim), int(self.seed))
+        _core.glove_init(params, vocab_size=n, dim=int(self.dim), seed=int(self.seed))
         self.words_ = words
         self.params_ = params
         self._apply_init(words)
@@ -220,9 +222,10 @@ class GloVe(ParamsMixin):
                 while b < len(order):  # slices of about _SLICE records: progress and Ctrl-C between
                     e = int(np.searchsorted(ends, (ends[b - 1] if b else 0) + _SLICE)) + 1
                     e = min(max(e, b + 1), len(order))
-                    c, s = _core.glove_train(self.params_, int(self.dim), records,
-                                             np.ascontiguousarray(order[b:e], dtype=np.int64),
-                                             float(self.learning_rate), float(self.grad_clip), threads)
+                    c, s = _core.glove_train(self.params_, dim=int(self.dim), records=records,
+                                             order=np.ascontiguousarray(order[b:e], dtype=np.int64),
+                                             eta=float(self.learning_rate), grad_clip=float(self.grad_clip),
+                                             threads=threads)
                     cost += c
                     skipped += s
                     bar.update(int(ends[e - 1] - (ends[b - 1] if b else 0)))
@@ -243,8 +246,7 @@ class GloVe(ParamsMixin):
 
     # ------------------------------------------------------------------ results
     def _check_fitted(self) -> None:
-        if not hasattr(self, "params_"):
-            raise NotFittedError("this GloVe model is not fitted yet; call fit() first")
+        check_is_fitted(self, "params_", "this GloVe model is not fitted yet; call fit() first")
 
     @property
     def word_vectors_(self) -> np.ndarray:
@@ -284,17 +286,15 @@ class GloVe(ParamsMixin):
         """Save everything needed to continue training (parameters, AdaGrad state,
         vocabulary, settings, loss history) to one ``.npz``, atomically."""
         self._check_fitted()
-        meta = {"format": _FORMAT, "version": 1, "params": {k: v for k, v in self.get_params().items() if k != "init"},
+        meta = {"params": {k: v for k, v in self.get_params().items() if k != "init"},
                 "words": self.words_, "loss_history": self.loss_history_, "epochs_done": self.epochs_done_,
                 "skipped": self.skipped_}
-        with atomic_write(path, "wb") as f:
-            np.savez(f, params=self.params_, meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8))
+        save_model(path, _FORMAT, meta, {"params": self.params_})
 
     @classmethod
     def load(cls, path: "os.PathLike[str] | str") -> "GloVe":
-        path = _check_file(path)
-        arrays = read_npz(path, "a saved GloVe model")
-        meta = json_meta(arrays, path, "a saved GloVe model", _FORMAT)
+        path = os.fspath(path)
+        meta, arrays = load_model(path, _FORMAT, "a saved GloVe model")
         try:
             return cls._from_saved(path, arrays["params"], meta)
         except (KeyError, TypeError, IndexError, AttributeError) as e:  # fields missing or of the wrong kind

@@ -1,0 +1,317 @@
+// Bindings of the text kernels: the analyzer configuration, tokenizing, stemming, term
+// counting and document-term matrices. Only validation and conversion here.
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bindings/py_util.h"
+#include "text/count.h"
+
+using namespace pfn;
+using namespace pfnpy;
+
+namespace {
+
+py::list token_lists_to_py(const TokenLists& t) {
+  py::list out(t.doc_end.size());
+  uint64_t tok = 0;
+  for (size_t d = 0; d < t.doc_end.size(); ++d) {
+    py::list toks(t.doc_end[d] - tok);
+    for (size_t j = 0; tok < t.doc_end[d]; ++tok, ++j) {
+      uint64_t b = tok ? t.tok_end[tok - 1] : 0;
+      toks[j] = to_str(t.chars.data() + b, t.tok_end[tok] - b);
+    }
+    out[d] = std::move(toks);
+  }
+  return out;
+}
+
+py::tuple csr_to_py(Csr&& m) {
+  return py::make_tuple(to_numpy(std::move(m.indptr)), to_numpy(std::move(m.indices)),
+                        to_numpy(std::move(m.data)));
+}
+
+// "document 3: ..." from the kernel -> "<where>, line 4: ..." for a file read in chunks
+py::value_error line_error(const std::string& where, uint64_t first_line, const DocumentError& e) {
+  std::string msg = e.what();
+  return py::value_error(where + "line " + std::to_string(first_line + e.doc + 1) + ": " +
+                         msg.substr(msg.find(':') + 2));
+}
+
+std::shared_ptr<AnalyzerConfig> make_config(bool lowercase, Pattern pattern, int min_token_len,
+                                            bool split_script, bool replace_errors, StemmerKind stemmer,
+                                            int ngram_min, int ngram_max,
+                                            std::optional<std::vector<std::string>> stop_words) {
+  if (min_token_len < 1) throw py::value_error("min_token_len must be >= 1");
+  if (ngram_min < 1 || ngram_max < ngram_min) throw py::value_error("ngram_range must satisfy 1 <= min_n <= max_n");
+  auto c = std::make_shared<AnalyzerConfig>();
+  c->tok.lowercase = lowercase;
+  c->tok.pattern = pattern;
+  c->tok.min_token_len = min_token_len;
+  c->tok.split_script = split_script;
+  c->tok.replace_errors = replace_errors;
+  c->stemmer = stemmer;
+  c->ngram_min = ngram_min;
+  c->ngram_max = ngram_max;
+  if (stop_words) {
+    auto m = std::make_shared<StringIdMap>(stop_words->size() + 1);
+    for (auto& w : *stop_words) m->insert(w);
+    c->stop_words = m;
+  }
+  return c;
+}
+
+// Term totals over batches of texts, a streamed file, or token lists; the result is
+// (terms in no particular order, counts, document frequencies).
+class PyTermCounter {
+ public:
+  PyTermCounter(const AnalyzerConfig& cfg, int threads) : counter_(cfg, threads) {}
+
+  void add_texts(const py::sequence& docs) {
+    Docs d = docs_of(docs);
+    py::gil_scoped_release nogil;
+    counter_.add(d.views);
+  }
+
+  void add_file(const std::string& path, const Progress& progress) {
+    py::gil_scoped_release nogil;
+    LineReader r(path);
+    std::vector<std::string_view> lines;
+    while (r.next(lines)) {
+      try {
+        counter_.add(lines);
+      } catch (const DocumentError& e) {
+        throw line_error(path + ", ", r.first_line(), e);
+      }
+      between_chunks(progress, r.bytes_done(), r.total_bytes());
+    }
+  }
+
+  void add_token_lists(const py::iterable& lists) {
+    std::vector<std::string_view> toks;
+    size_t i = 0;
+    for (py::handle doc : lists) {
+      if (PyUnicode_Check(doc.ptr()) || PyBytes_Check(doc.ptr()))
+        throw py::type_error("expected an iterable of token lists, got a string at item " + std::to_string(i));
+      toks.clear();
+      for (py::handle t : doc) {
+        if (!PyUnicode_Check(t.ptr()))
+          throw py::type_error("tokens must be str; document " + std::to_string(i) + " has " + type_name(t));
+        toks.push_back(utf8_view(t, i));
+      }
+      counter_.add_tokens(toks);  // the views stay valid: `doc` holds its tokens until here
+      ++i;
+    }
+  }
+
+  py::tuple result() const {
+    TermCounts tc = counter_.result();
+    py::list terms(tc.terms.size());
+    for (size_t i = 0; i < tc.terms.size(); ++i) terms[i] = to_str(tc.terms[i].data(), tc.terms[i].size());
+    return py::make_tuple(terms, to_numpy(std::move(tc.counts)), to_numpy(std::move(tc.doc_freq)));
+  }
+
+  size_t documents() const { return counter_.documents(); }
+
+ private:
+  TermCounter counter_;
+};
+
+}  // namespace
+
+void init_text(py::module_& m) {
+  py::enum_<Pattern>(m, "Pattern", "What the tokenizer calls a token.")
+      .value("word", Pattern::Word, "runs of word characters, as scikit-learn's (?u)\\b\\w\\w+\\b")
+      .value("char", Pattern::Char, "every code point")
+      .value("whitespace", Pattern::Whitespace, "runs of non-space characters, as str.split()");
+
+  py::enum_<StemmerKind>(m, "StemmerKind", "The compiled stemmers.")
+      .value("none", StemmerKind::None)
+      .value("english", StemmerKind::English)
+      .value("porter", StemmerKind::Porter)
+      .value("korean", StemmerKind::Korean);
+
+  py::class_<AnalyzerConfig, std::shared_ptr<AnalyzerConfig>>(
+      m, "AnalyzerConfig", "Tokenizer, stop words, stemmer and word n-grams: what every counting kernel runs per document.")
+      .def(py::init(&make_config), py::kw_only(), py::arg("lowercase") = true, py::arg("pattern") = Pattern::Word,
+           py::arg("min_token_len") = 2, py::arg("split_script") = false, py::arg("replace_errors") = false,
+           py::arg("stemmer") = StemmerKind::None, py::arg("ngram_min") = 1, py::arg("ngram_max") = 1,
+           py::arg("stop_words") = py::none())
+      .def_property_readonly("lowercase", [](const AnalyzerConfig& c) { return c.tok.lowercase; })
+      .def_property_readonly("pattern", [](const AnalyzerConfig& c) { return c.tok.pattern; })
+      .def_property_readonly("min_token_len", [](const AnalyzerConfig& c) { return c.tok.min_token_len; })
+      .def_property_readonly("split_script", [](const AnalyzerConfig& c) { return c.tok.split_script; })
+      .def_property_readonly("replace_errors", [](const AnalyzerConfig& c) { return c.tok.replace_errors; })
+      .def_readonly("stemmer", &AnalyzerConfig::stemmer)
+      .def_readonly("ngram_min", &AnalyzerConfig::ngram_min)
+      .def_readonly("ngram_max", &AnalyzerConfig::ngram_max);
+
+  m.def(
+      "tokenize",
+      [](const AnalyzerConfig& config, py::handle text) {
+        std::string_view v = utf8_view(text, 0);
+        TokenLists t;
+        {
+          py::gil_scoped_release nogil;
+          t = tokenize_many(config, {v}, 1);
+        }
+        py::list l = token_lists_to_py(t);
+        return py::object(l[0]);
+      },
+      py::arg("config"), py::arg("text"));
+
+  m.def(
+      "tokenize_many",
+      [](const AnalyzerConfig& config, const py::sequence& docs, int threads) {
+        Docs d = docs_of(docs);
+        TokenLists t;
+        {
+          py::gil_scoped_release nogil;
+          t = tokenize_many(config, d.views, threads);
+        }
+        return token_lists_to_py(t);
+      },
+      py::arg("config"), py::arg("docs"), py::arg("threads") = -1);
+
+  py::class_<LineReader>(m, "LineReader", "A UTF-8 text file read in chunks of whole lines (a line is a document).")
+      .def(py::init<const std::string&, size_t>(), py::arg("path"), py::arg("chunk_bytes") = size_t(1) << 24)
+      .def(
+          "tokenize_next",
+          [](LineReader& r, const AnalyzerConfig& config, int threads) -> py::object {
+            std::vector<std::string_view> lines;
+            TokenLists t;
+            {
+              py::gil_scoped_release nogil;
+              if (!r.next(lines)) return py::none();
+              try {
+                t = tokenize_many(config, lines, threads);
+              } catch (const DocumentError& e) {
+                throw line_error("", r.first_line(), e);
+              }
+            }
+            return token_lists_to_py(t);
+          },
+          py::arg("config"), py::arg("threads") = -1, "The token lists of the next chunk's lines; None at the end.")
+      .def_property_readonly("bytes_done", &LineReader::bytes_done)
+      .def_property_readonly("total_bytes", &LineReader::total_bytes);
+
+  py::class_<PyTermCounter>(m, "TermCounter", "Term totals and document frequencies, added to batch by batch.")
+      .def(py::init<const AnalyzerConfig&, int>(), py::arg("config"), py::arg("threads") = -1)
+      .def("add_texts", &PyTermCounter::add_texts, py::arg("docs"), "Analyze and count a batch of str/bytes documents.")
+      .def("add_file", &PyTermCounter::add_file, py::arg("path"), py::arg("progress") = py::none(),
+           "Analyze and count every line of a UTF-8 file, streamed.")
+      .def("add_token_lists", &PyTermCounter::add_token_lists, py::arg("lists"),
+           "Count documents already tokenized (each token is one term; the configuration is not applied).")
+      .def("result", &PyTermCounter::result, "(terms, counts, document frequencies), terms in no particular order.")
+      .def_property_readonly("documents", &PyTermCounter::documents);
+
+  m.def(
+      "doc_term_fit",
+      [](const AnalyzerConfig& config, const py::sequence& docs, int threads) {
+        Docs d = docs_of(docs);
+        DocTerm dt;
+        {
+          py::gil_scoped_release nogil;
+          dt = doc_term_fit(config, d.views, threads);
+        }
+        // The terms, and the term -> column dict sharing the same str objects.
+        py::list terms(dt.terms.size());
+        py::dict index;
+        for (size_t i = 0; i < dt.terms.size(); ++i) {
+          py::str t = to_str(dt.terms[i].data(), dt.terms[i].size());
+          PyObject* col = PyLong_FromSsize_t(static_cast<Py_ssize_t>(i));
+          if (!col || PyDict_SetItem(index.ptr(), t.ptr(), col) < 0) {
+            Py_XDECREF(col);
+            throw py::error_already_set();
+          }
+          Py_DECREF(col);
+          terms[i] = std::move(t);
+        }
+        dt.terms.clear();
+        dt.terms.shrink_to_fit();
+        return py::make_tuple(terms, index, csr_to_py(std::move(dt.matrix)));
+      },
+      py::arg("config"), py::arg("docs"), py::arg("threads") = -1,
+      "Vocabulary (sorted by code point), term -> column dict and CSR (indptr, indices, data) of the documents.");
+
+  py::class_<PyVocabulary, std::shared_ptr<PyVocabulary>>(m, "StringIndex", "A read-only str -> id map.")
+      .def(py::init([](const std::vector<std::string>& terms) {
+             auto v = std::make_shared<PyVocabulary>();
+             v->map = StringIdMap(terms.size() + 1);
+             for (size_t i = 0; i < terms.size(); ++i) {
+               if (v->map.insert(terms[i]) != static_cast<int32_t>(i))
+                 throw py::value_error("duplicate term in vocabulary: '" + terms[i] + "'");
+             }
+             return v;
+           }),
+           py::arg("terms"))
+      .def("__len__", [](const PyVocabulary& v) { return v.map.size(); })
+      .def("find", [](const PyVocabulary& v, const std::string& s) { return v.map.find(s); }, py::arg("term"),
+           "The id of `term`, or -1.")
+      .def(
+          "encode",
+          [](const PyVocabulary& v, const py::sequence& tokens, int32_t unk_id) {
+            std::vector<int32_t> ids;
+            ids.reserve(py::len(tokens));
+            size_t i = 0;
+            for (py::handle t : tokens) {
+              if (!PyUnicode_Check(t.ptr()))
+                throw py::type_error("tokens must be str; item " + std::to_string(i) + " is " + type_name(t));
+              int32_t id = v.map.find(utf8_view(t, i));
+              if (id >= 0) ids.push_back(id);
+              else if (unk_id >= 0) ids.push_back(unk_id);
+              ++i;
+            }
+            return to_numpy(std::move(ids));
+          },
+          py::arg("tokens"), py::arg("unk_id") = -1, "Ids of `tokens`; unknown ones become `unk_id`, or are dropped when it is < 0.");
+
+  m.def(
+      "doc_term_transform",
+      [](const AnalyzerConfig& config, const py::sequence& docs, const PyVocabulary& vocabulary,
+         const I32& columns, int threads) {
+        if (static_cast<size_t>(columns.size()) != vocabulary.map.size())
+          throw py::value_error("columns and vocabulary differ in length");
+        std::vector<int32_t> col(columns.data(), columns.data() + columns.size());
+        Docs d = docs_of(docs);
+        Csr csr;
+        {
+          py::gil_scoped_release nogil;
+          csr = doc_term_transform(config, d.views, vocabulary.map, col, threads);
+        }
+        return csr_to_py(std::move(csr));
+      },
+      py::arg("config"), py::arg("docs"), py::arg("vocabulary"), py::arg("columns"), py::arg("threads") = -1,
+      "CSR (indptr, indices, data) of the documents; term id i of `vocabulary` is column columns[i].");
+
+  m.def(
+      "stem",
+      [](StemmerKind kind, const std::string& word) {
+        std::string out;
+        std::u32string work;
+        stem(kind, word, out, work);
+        return to_str(out.data(), out.size());
+      },
+      py::arg("kind"), py::arg("word"));
+
+  m.def(
+      "stem_many",
+      [](StemmerKind kind, const py::sequence& words, int threads) {
+        Docs d = docs_of(words);
+        StemmedBatch sb;
+        {
+          py::gil_scoped_release nogil;
+          sb = stem_many(kind, d.views, threads);
+        }
+        std::vector<py::str> stems;
+        stems.reserve(sb.stems.size());
+        for (auto& s : sb.stems) stems.push_back(to_str(s.data(), s.size()));
+        py::list res(sb.index.size());
+        for (size_t i = 0; i < sb.index.size(); ++i) res[i] = stems[sb.index[i]];
+        return res;
+      },
+      py::arg("kind"), py::arg("words"), py::arg("threads") = -1);
+}
