@@ -49,8 +49,8 @@ void init_rnn(py::module_& m) {
              c.weight_decay = weight_decay;
              return c;
            }),
-           py::kw_only(), py::arg("kind") = Optimizer::Adam, py::arg("lr") = 2e-3f, py::arg("momentum") = 0.0f,
-           py::arg("beta1") = 0.9f, py::arg("beta2") = 0.999f, py::arg("eps") = 1e-8f, py::arg("weight_decay") = 0.0f)
+           py::kw_only(), py::arg("kind") = Optimizer::Adam, py::arg("lr") = 2e-3, py::arg("momentum") = 0.0,
+           py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8, py::arg("weight_decay") = 0.0)
       .def_readwrite("kind", &OptimConfig::kind)
       .def_readwrite("lr", &OptimConfig::lr)
       .def_readwrite("momentum", &OptimConfig::momentum)
@@ -205,7 +205,7 @@ void init_rnn(py::module_& m) {
         }
         return py::make_tuple(loss, logits);
       },
-      py::arg("y"), py::arg("w"), py::arg("b"), py::arg("targets"), py::kw_only(), py::arg("scale") = 1.0f,
+      py::arg("y"), py::arg("w"), py::arg("b"), py::arg("targets"), py::kw_only(), py::arg("scale") = 1.0,
       py::arg("dy") = py::none(), py::arg("dy_accumulate") = false, py::arg("dw") = py::none(),
       py::arg("db") = py::none(), py::arg("want_logits") = false, py::arg("threads") = -1,
       "logits = y w^T + b, softmax, cross-entropy: returns (summed loss in nats, logits or None). Gradients of\n"
@@ -238,7 +238,7 @@ void init_rnn(py::module_& m) {
         for (const Job& j : jobs) optim_step(cfg, j.n, j.p, j.g, j.a, j.b, step, grad_scale, threads);
       },
       py::arg("config"), py::arg("params"), py::arg("grads"), py::arg("state1"), py::arg("state2"),
-      py::kw_only(), py::arg("step"), py::arg("grad_scale") = 1.0f, py::arg("threads") = -1,
+      py::kw_only(), py::arg("step"), py::arg("grad_scale") = 1.0, py::arg("threads") = -1,
       "One update of every parameter in place with grad_scale * its gradient; step counts from 1.");
 
   m.def("sum_squares", [](const py::list& arrays) {

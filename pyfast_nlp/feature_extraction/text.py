@@ -11,9 +11,8 @@ from .. import _core
 from .._base import ParamsMixin, resolve_threads
 from ..exceptions import check_is_fitted
 from ..text.corpus import open_corpus
-from ..text.stemmer import STEMMERS
 from ..text.stop_words import ENGLISH_STOP_WORDS
-from ..text.tokenizer import PATTERNS, Tokenizer
+from ..text.tokenizer import Tokenizer
 
 __all__ = ["CountVectorizer"]
 
@@ -72,8 +71,6 @@ class CountVectorizer(ParamsMixin):
 
     # ------------------------------------------------------------------ helpers
     def _validate(self) -> None:
-        if self.pattern not in PATTERNS:
-            raise ValueError(f"unknown pattern {self.pattern!r}; expected one of {PATTERNS}")
         nr = self.ngram_range
         if (not isinstance(nr, (tuple, list)) or len(nr) != 2
                 or not all(isinstance(x, numbers.Integral) for x in nr) or not 1 <= nr[0] <= nr[1]):
@@ -90,9 +87,7 @@ class CountVectorizer(ParamsMixin):
         mf = self.max_features
         if mf is not None and (isinstance(mf, bool) or not isinstance(mf, numbers.Integral) or mf < 1):
             raise ValueError(f"max_features must be a positive int or None, got {mf!r}")
-        if self.stemmer is not None and not callable(self.stemmer) and self.stemmer not in STEMMERS:
-            raise ValueError(f"unknown stemmer {self.stemmer!r}; expected one of {STEMMERS} or a callable")
-        resolve_threads(self.num_threads)
+        self._tokenizer()  # checks pattern, stemmer, errors, min_token_len and num_threads
 
     def _stop_list(self) -> Optional[List[str]]:
         sw = self.stop_words
