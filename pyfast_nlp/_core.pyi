@@ -4,112 +4,31 @@ pyfast_nlp compiled kernels (private; use the pyfast_nlp package)
 """
 from __future__ import annotations
 import collections.abc
+import enum
 import numpy
 import numpy.typing
 import typing
 __all__: list[str] = ['AnalyzerConfig', 'Cell', 'CooccurCounter', 'GloveRecords', 'LayerCache', 'LineReader', 'OptimConfig', 'Optimizer', 'Pattern', 'Sampler', 'StemmerKind', 'StringIndex', 'TermCounter', 'build_info', 'csr_matmul_dense', 'doc_term_fit', 'doc_term_transform', 'gates_of', 'gemm', 'glove_block', 'glove_init', 'glove_records', 'glove_train', 'layer_backward', 'layer_forward', 'nb_feature_counts', 'optim_step', 'read_vectors_text', 'read_word2vec_binary', 'rnn_kernel_isa', 'softmax_xent', 'stem', 'stem_many', 'sum_squares', 'tokenize', 'tokenize_many', 'write_vectors_text', 'write_word2vec_binary']
-class Pattern:
+class Pattern(enum.Enum):
     """
     What the tokenizer calls a token.
-    
-    Members:
-    
-      word : runs of word characters, as scikit-learn's (?u)\\b\\w\\w+\\b
-    
-      char : every code point
-    
-      whitespace : runs of non-space characters, as str.split()
     """
-    __members__: typing.ClassVar[dict[str, Pattern]]
     char: typing.ClassVar[Pattern]
     whitespace: typing.ClassVar[Pattern]
     word: typing.ClassVar[Pattern]
-    @typing.overload
-    def __eq__(self, other: Pattern) -> bool:
+    @classmethod
+    def __new__(cls, value):
         ...
-    @typing.overload
-    def __eq__(self, other: typing.Any) -> bool:
-        ...
-    def __getstate__(self) -> int:
-        ...
-    def __hash__(self) -> int:
-        ...
-    def __index__(self) -> int:
-        ...
-    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    def __int__(self) -> int:
-        ...
-    @typing.overload
-    def __ne__(self, other: Pattern) -> bool:
-        ...
-    @typing.overload
-    def __ne__(self, other: typing.Any) -> bool:
-        ...
-    def __repr__(self) -> str:
-        ...
-    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    def __str__(self) -> str:
-        ...
-    @property
-    def name(self) -> str:
-        ...
-    @property
-    def value(self) -> int:
-        ...
-class StemmerKind:
+class StemmerKind(enum.Enum):
     """
     The compiled stemmers.
-    
-    Members:
-    
-      none
-    
-      english
-    
-      porter
-    
-      korean
     """
-    __members__: typing.ClassVar[dict[str, StemmerKind]]
     english: typing.ClassVar[StemmerKind]
     korean: typing.ClassVar[StemmerKind]
     none: typing.ClassVar[StemmerKind]
     porter: typing.ClassVar[StemmerKind]
-    @typing.overload
-    def __eq__(self, other: StemmerKind) -> bool:
-        ...
-    @typing.overload
-    def __eq__(self, other: typing.Any) -> bool:
-        ...
-    def __getstate__(self) -> int:
-        ...
-    def __hash__(self) -> int:
-        ...
-    def __index__(self) -> int:
-        ...
-    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    def __int__(self) -> int:
-        ...
-    @typing.overload
-    def __ne__(self, other: StemmerKind) -> bool:
-        ...
-    @typing.overload
-    def __ne__(self, other: typing.Any) -> bool:
-        ...
-    def __repr__(self) -> str:
-        ...
-    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    def __str__(self) -> str:
-        ...
-    @property
-    def name(self) -> str:
-        ...
-    @property
-    def value(self) -> int:
+    @classmethod
+    def __new__(cls, value):
         ...
 class AnalyzerConfig:
     """
@@ -241,105 +160,25 @@ class GloveRecords:
     @property
     def vocab_size(self) -> int:
         ...
-class Cell:
+class Cell(enum.Enum):
     """
     The recurrent cells, with PyTorch's gate order.
-    
-    Members:
-    
-      rnn : tanh RNN: 1 gate
-    
-      lstm : LSTM: gates i, f, g, o
-    
-      gru : GRU: gates r, z, n
     """
-    __members__: typing.ClassVar[dict[str, Cell]]
     gru: typing.ClassVar[Cell]
     lstm: typing.ClassVar[Cell]
     rnn: typing.ClassVar[Cell]
-    @typing.overload
-    def __eq__(self, other: Cell) -> bool:
+    @classmethod
+    def __new__(cls, value):
         ...
-    @typing.overload
-    def __eq__(self, other: typing.Any) -> bool:
-        ...
-    def __getstate__(self) -> int:
-        ...
-    def __hash__(self) -> int:
-        ...
-    def __index__(self) -> int:
-        ...
-    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    def __int__(self) -> int:
-        ...
-    @typing.overload
-    def __ne__(self, other: Cell) -> bool:
-        ...
-    @typing.overload
-    def __ne__(self, other: typing.Any) -> bool:
-        ...
-    def __repr__(self) -> str:
-        ...
-    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    def __str__(self) -> str:
-        ...
-    @property
-    def name(self) -> str:
-        ...
-    @property
-    def value(self) -> int:
-        ...
-class Optimizer:
+class Optimizer(enum.Enum):
     """
     The optimisers, with PyTorch's update rules.
-    
-    Members:
-    
-      sgd
-    
-      adagrad
-    
-      adam
     """
-    __members__: typing.ClassVar[dict[str, Optimizer]]
     adagrad: typing.ClassVar[Optimizer]
     adam: typing.ClassVar[Optimizer]
     sgd: typing.ClassVar[Optimizer]
-    @typing.overload
-    def __eq__(self, other: Optimizer) -> bool:
-        ...
-    @typing.overload
-    def __eq__(self, other: typing.Any) -> bool:
-        ...
-    def __getstate__(self) -> int:
-        ...
-    def __hash__(self) -> int:
-        ...
-    def __index__(self) -> int:
-        ...
-    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    def __int__(self) -> int:
-        ...
-    @typing.overload
-    def __ne__(self, other: Optimizer) -> bool:
-        ...
-    @typing.overload
-    def __ne__(self, other: typing.Any) -> bool:
-        ...
-    def __repr__(self) -> str:
-        ...
-    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    def __str__(self) -> str:
-        ...
-    @property
-    def name(self) -> str:
-        ...
-    @property
-    def value(self) -> int:
+    @classmethod
+    def __new__(cls, value):
         ...
 class OptimConfig:
     """

@@ -108,9 +108,9 @@ void init_embeddings(py::module_& m) {
       .def("add_texts",
            [](CooccurCounter& c, const AnalyzerConfig& config, const PyVocabulary& vocabulary,
               const py::sequence& docs, uint64_t first_doc) {
-             Docs d = docs_of(docs);
-             py::gil_scoped_release nogil;
-             c.add_texts(config, vocabulary.map, d.views, first_doc);
+             with_docs(docs, [&](const std::vector<std::string_view>& v) {
+               c.add_texts(config, vocabulary.map, v, first_doc);
+             });
            },
            py::arg("config"), py::arg("vocabulary"), py::arg("docs"), py::arg("first_doc") = 0,
            "Analyze and count a batch of texts; `first_doc` numbers the first in error messages.")

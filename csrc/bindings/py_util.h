@@ -2,11 +2,13 @@
 // chunks of long work. The binding files are the only ones that include pybind11.
 #pragma once
 #include <pybind11/functional.h>
+#include <pybind11/native_enum.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 #include <cstring>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +30,17 @@ using I32 = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
 
 // (done, total) bytes or items, called between chunks with the GIL held.
 using Progress = std::optional<std::function<void(uint64_t, uint64_t)>>;
+
+// ------------------------------------------------------------------ enumerations
+// A C++ enumeration as a Python enum.Enum named `name`, its members named as the Python layer
+// spells them ("word", "lstm", ...).
+template <class E>
+inline void bind_enum(py::module_& m, const char* name, const char* doc,
+                      std::initializer_list<std::pair<const char*, E>> members) {
+  py::native_enum<E> e(m, name, "enum.Enum", doc);
+  for (const auto& [member, value] : members) e.value(member, value);
+  e.finalize();
+}
 
 // ------------------------------------------------------------------ arrays
 inline std::string shape_str(const std::vector<py::ssize_t>& v) {
@@ -132,6 +145,15 @@ inline Docs docs_of(const py::sequence& seq) {
     d.keep.push_back(std::move(o));
   }
   return d;
+}
+
+// Runs kernel(views) on the UTF-8 views of `docs` with the GIL released; the documents stay
+// alive (and are released with the GIL held again) around it.
+template <class Kernel>
+inline auto with_docs(const py::sequence& docs, Kernel&& kernel) {
+  Docs d = docs_of(docs);
+  py::gil_scoped_release nogil;
+  return kernel(d.views);
 }
 
 inline py::str to_str(const char* p, size_t n) {

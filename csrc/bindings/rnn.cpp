@@ -30,16 +30,12 @@ Weights weights(Cell cell, py::ssize_t I, py::ssize_t H, const py::object& w_ih,
 }  // namespace
 
 void init_rnn(py::module_& m) {
-  py::enum_<Cell>(m, "Cell", "The recurrent cells, with PyTorch's gate order.")
-      .value("rnn", Cell::RNN, "tanh RNN: 1 gate")
-      .value("lstm", Cell::LSTM, "LSTM: gates i, f, g, o")
-      .value("gru", Cell::GRU, "GRU: gates r, z, n");
+  // rnn: tanh, 1 gate; lstm: gates i, f, g, o; gru: gates r, z, n
+  bind_enum<Cell>(m, "Cell", "The recurrent cells, with PyTorch's gate order.",
+                  {{"rnn", Cell::RNN}, {"lstm", Cell::LSTM}, {"gru", Cell::GRU}});
   m.def("gates_of", &gates_of, py::arg("cell"), "Gate blocks per layer: 1, 4 or 3.");
-
-  py::enum_<Optimizer>(m, "Optimizer", "The optimisers, with PyTorch's update rules.")
-      .value("sgd", Optimizer::SGD)
-      .value("adagrad", Optimizer::Adagrad)
-      .value("adam", Optimizer::Adam);
+  bind_enum<Optimizer>(m, "Optimizer", "The optimisers, with PyTorch's update rules.",
+                       {{"sgd", Optimizer::SGD}, {"adagrad", Optimizer::Adagrad}, {"adam", Optimizer::Adam}});
 
   py::class_<OptimConfig>(m, "OptimConfig", "An optimiser's settings (torch.optim's names and defaults).")
       .def(py::init([](Optimizer kind, float lr, float momentum, float beta1, float beta2, float eps,

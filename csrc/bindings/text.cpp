@@ -71,9 +71,7 @@ class PyTermCounter {
   PyTermCounter(const AnalyzerConfig& cfg, int threads) : counter_(cfg, threads) {}
 
   void add_texts(const py::sequence& docs) {
-    Docs d = docs_of(docs);
-    py::gil_scoped_release nogil;
-    counter_.add(d.views);
+    with_docs(docs, [&](const std::vector<std::string_view>& v) { counter_.add(v); });
   }
 
   void add_file(const std::string& path, const Progress& progress) {
@@ -123,16 +121,13 @@ class PyTermCounter {
 }  // namespace
 
 void init_text(py::module_& m) {
-  py::enum_<Pattern>(m, "Pattern", "What the tokenizer calls a token.")
-      .value("word", Pattern::Word, "runs of word characters, as scikit-learn's (?u)\\b\\w\\w+\\b")
-      .value("char", Pattern::Char, "every code point")
-      .value("whitespace", Pattern::Whitespace, "runs of non-space characters, as str.split()");
-
-  py::enum_<StemmerKind>(m, "StemmerKind", "The compiled stemmers.")
-      .value("none", StemmerKind::None)
-      .value("english", StemmerKind::English)
-      .value("porter", StemmerKind::Porter)
-      .value("korean", StemmerKind::Korean);
+  // word: runs of word characters, as scikit-learn's (?u)\b\w\w+\b; char: every code point;
+  // whitespace: runs of non-space characters, as str.split()
+  bind_enum<Pattern>(m, "Pattern", "What the tokenizer calls a token.",
+                     {{"word", Pattern::Word}, {"char", Pattern::Char}, {"whitespace", Pattern::Whitespace}});
+  bind_enum<StemmerKind>(m, "StemmerKind", "The compiled stemmers.",
+                         {{"none", StemmerKind::None}, {"english", StemmerKind::English},
+                          {"porter", StemmerKind::Porter}, {"korean", StemmerKind::Korean}});
 
   py::class_<AnalyzerConfig, std::shared_ptr<AnalyzerConfig>>(
       m, "AnalyzerConfig", "Tokenizer, stop words, stemmer and word n-grams: what every counting kernel runs per document.")
@@ -166,12 +161,7 @@ void init_text(py::module_& m) {
   m.def(
       "tokenize_many",
       [](const AnalyzerConfig& config, const py::sequence& docs, int threads) {
-        Docs d = docs_of(docs);
-        TokenLists t;
-        {
-          py::gil_scoped_release nogil;
-          t = tokenize_many(config, d.views, threads);
-        }
+        TokenLists t = with_docs(docs, [&](const auto& v) { return tokenize_many(config, v, threads); });
         return token_lists_to_py(t);
       },
       py::arg("config"), py::arg("docs"), py::arg("threads") = -1);
@@ -211,12 +201,7 @@ void init_text(py::module_& m) {
   m.def(
       "doc_term_fit",
       [](const AnalyzerConfig& config, const py::sequence& docs, int threads) {
-        Docs d = docs_of(docs);
-        DocTerm dt;
-        {
-          py::gil_scoped_release nogil;
-          dt = doc_term_fit(config, d.views, threads);
-        }
+        DocTerm dt = with_docs(docs, [&](const auto& v) { return doc_term_fit(config, v, threads); });
         // The terms, and the term -> column dict sharing the same str objects.
         py::list terms(dt.terms.size());
         py::dict index;
@@ -276,13 +261,8 @@ void init_text(py::module_& m) {
         if (static_cast<size_t>(columns.size()) != vocabulary.map.size())
           throw py::value_error("columns and vocabulary differ in length");
         std::vector<int32_t> col(columns.data(), columns.data() + columns.size());
-        Docs d = docs_of(docs);
-        Csr csr;
-        {
-          py::gil_scoped_release nogil;
-          csr = doc_term_transform(config, d.views, vocabulary.map, col, threads);
-        }
-        return csr_to_py(std::move(csr));
+        return csr_to_py(
+            with_docs(docs, [&](const auto& v) { return doc_term_transform(config, v, vocabulary.map, col, threads); }));
       },
       py::arg("config"), py::arg("docs"), py::arg("vocabulary"), py::arg("columns"), py::arg("threads") = -1,
       "CSR (indptr, indices, data) of the documents; term id i of `vocabulary` is column columns[i].");
@@ -300,12 +280,7 @@ void init_text(py::module_& m) {
   m.def(
       "stem_many",
       [](StemmerKind kind, const py::sequence& words, int threads) {
-        Docs d = docs_of(words);
-        StemmedBatch sb;
-        {
-          py::gil_scoped_release nogil;
-          sb = stem_many(kind, d.views, threads);
-        }
+        StemmedBatch sb = with_docs(words, [&](const auto& v) { return stem_many(kind, v, threads); });
         std::vector<py::str> stems;
         stems.reserve(sb.stems.size());
         for (auto& s : sb.stems) stems.push_back(to_str(s.data(), s.size()));
