@@ -1,0 +1,70 @@
+"""The shared floor for files: one .npz model format for every saved model, atomic writes."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from pyfast_nlp import CharLM, GloVe, Vocab, cooccurrence, nn
+from pyfast_nlp._io import load_model, save_model
+from pyfast_nlp.classify import TextClassifier
+
+
+def test_save_model_roundtrip_and_foreign_files(tmp_path):
+    p = tmp_path / "m.npz"
+    save_model(p, "demo.format", {"answer": 42}, {"w": np.arange(3, dtype=np.float32)})
+    meta, arrays = load_model(p, "demo.format", "a demo model")
+    assert meta == {"format": "demo.format", "version": 1, "answer": 42}
+    assert arrays["w"].tolist() == [0, 1, 2] and "meta" not in arrays
+    with pytest.raises(ValueError, match="is not a demo model"):
+        load_model(p, "other.format", "a demo model")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="is not a demo model"):
+        load_model(tmp_path / "junk.npz", "demo.format", "a demo model")
+    with pytest.raises(FileNotFoundError):
+        load_model(tmp_path / "missing.npz", "demo.format", "a demo model")
+    assert [f for f in os.listdir(tmp_path) if f.startswith(".tmp")] == []
+
+
+def _meta_of(path):
+    with np.load(path) as z:
+        raw = z["meta"]
+        assert raw.dtype == np.uint8  # one scheme: UTF-8 JSON bytes under "meta"
+        return json.loads(raw.tobytes().decode("utf-8"))
+
+
+def test_every_model_is_saved_in_the_one_format(tmp_path):
+    texts = ["the king rules the land", "the queen rules the land"] * 20
+    vocab = Vocab.build(texts, specials=())
+    GloVe(dim=4, epochs=1, num_threads=1).fit(cooccurrence(texts, vocab, window=2, progress=False), vocab,
+                                              progress=False).save(tmp_path / "g.npz")
+    CharLM("rnn", hidden_size=4, num_layers=1).fit("hello world " * 20, seq_len=8, batch_size=2, max_steps=2,
+                                                   progress=False).save(tmp_path / "c.npz")
+    TextClassifier().fit(texts, ["a", "b"] * 20).save(tmp_path / "t.npz")
+    formats = {name: _meta_of(tmp_path / name)["format"] for name in ("g.npz", "c.npz", "t.npz")}
+    assert formats == {"g.npz": "pyfast_nlp.glove", "c.npz": "pyfast_nlp.charlm", "t.npz": "pyfast_nlp.text_classifier"}
+
+
+def test_a_classifier_saved_by_an_earlier_version_still_loads(tmp_path):
+    # before the one format, the classifier stored its metadata as a numpy str array
+    texts, labels = ["good fine great", "bad awful poor"] * 5, ["pos", "neg"] * 5
+    clf = TextClassifier().fit(texts, labels)
+    clf.save(tmp_path / "new.npz")
+    with np.load(tmp_path / "new.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["meta"] = np.array(json.dumps(_meta_of(tmp_path / "new.npz")))
+    np.savez_compressed(tmp_path / "old.npz", **arrays)
+    assert TextClassifier.load(tmp_path / "old.npz").predict(["great good"]).tolist() == ["pos"]
+
+
+def test_thread_counts_are_checked_one_way_everywhere():
+    x = np.zeros((2, 1, 3), np.float32)
+    h0 = np.zeros((1, 2), np.float32)
+    w = [np.zeros(s, np.float32) for s in [(2, 3), (2, 2), (2,), (2,)]]
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises((ValueError, TypeError), match="num_threads"):
+            nn.rnn_forward(x, h0, *w, num_threads=bad)
+        with pytest.raises((ValueError, TypeError), match="num_threads"):
+            Vocab.build(["a b"], num_threads=bad)
+    y, _, _ = nn.rnn_forward(x, h0, *w, num_threads=None)  # None: all cores, as -1
+    assert y.shape == (2, 1, 2)
