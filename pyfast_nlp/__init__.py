@@ -16,7 +16,7 @@ from . import _compat, _core
 from ._version import __version__
 from .embeddings import GloVe, WordVectors, cooccurrence, cooccurrence_to_file, read_cooccurrence
 from .exceptions import NotFittedError
-from .feature_extraction import CountVectorizer
+from .feature_extraction import CountVectorizer, HashingVectorizer, TfidfTransformer, TfidfVectorizer
 from .naive_bayes import BernoulliNB, ComplementNB, MultinomialNB, ZeroLikelihoodWarning
 from .rnn import CharLM
 from .rnn import functional as nn
@@ -25,8 +25,9 @@ from .text import ENGLISH_STOP_WORDS, Stemmer, Tokenizer, Vocab
 _compat.install()  # the flat layout's module names (pyfast_nlp.nn, pyfast_nlp.charlm, ...) still import
 
 __all__ = [
-    "BernoulliNB", "CharLM", "ComplementNB", "CountVectorizer", "ENGLISH_STOP_WORDS", "GloVe", "MultinomialNB",
-    "NotFittedError", "Stemmer", "Tokenizer", "Vocab", "WordVectors", "ZeroLikelihoodWarning",
+    "BernoulliNB", "CharLM", "ComplementNB", "CountVectorizer", "ENGLISH_STOP_WORDS", "GloVe", "HashingVectorizer",
+    "MultinomialNB", "NotFittedError", "Stemmer", "TfidfTransformer", "TfidfVectorizer", "Tokenizer", "Vocab",
+    "WordVectors", "ZeroLikelihoodWarning",
     "build_info", "cooccurrence", "cooccurrence_to_file", "read_cooccurrence", "nn", "__version__",
 ]
 

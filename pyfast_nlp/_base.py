@@ -17,6 +17,12 @@ class ParamsMixin:
         return sorted(p.name for p in sig.parameters.values()
                       if p.name != "self" and p.kind != p.VAR_KEYWORD)
 
+    def _store_params(self, values: Dict[str, Any]) -> None:
+        """Set every ``__init__`` parameter from ``values`` (an ``__init__``'s ``locals()``), so
+        estimators with many parameters do not list them twice."""
+        for name in self._param_names():
+            setattr(self, name, values[name])
+
     def get_params(self, deep: bool = True) -> Dict[str, Any]:
         return {name: getattr(self, name) for name in self._param_names()}
 

@@ -8,7 +8,7 @@ import enum
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['AnalyzerConfig', 'Cell', 'CooccurCounter', 'GloveRecords', 'LayerCache', 'LineReader', 'OptimConfig', 'Optimizer', 'Pattern', 'Sampler', 'StemmerKind', 'StringIndex', 'TermCounter', 'build_info', 'csr_matmul_dense', 'doc_term_fit', 'doc_term_transform', 'gates_of', 'gemm', 'glove_block', 'glove_init', 'glove_records', 'glove_train', 'layer_backward', 'layer_forward', 'nb_feature_counts', 'optim_step', 'read_vectors_text', 'read_word2vec_binary', 'rnn_kernel_isa', 'softmax_xent', 'stem', 'stem_many', 'sum_squares', 'tokenize', 'tokenize_many', 'write_vectors_text', 'write_word2vec_binary']
+__all__: list[str] = ['AnalyzerConfig', 'Cell', 'CooccurCounter', 'GloveRecords', 'LayerCache', 'LineReader', 'Norm', 'OptimConfig', 'Optimizer', 'Pattern', 'Sampler', 'StemmerKind', 'StringIndex', 'TermCounter', 'Unit', 'build_info', 'csr_matmul_dense', 'doc_term_fit', 'doc_term_transform', 'gates_of', 'gemm', 'glove_block', 'glove_init', 'glove_records', 'glove_train', 'hash_docs', 'hash_term_lists', 'layer_backward', 'layer_forward', 'nb_feature_counts', 'optim_step', 'read_vectors_text', 'read_word2vec_binary', 'rnn_kernel_isa', 'softmax_xent', 'stem', 'stem_many', 'sum_squares', 'tokenize', 'tokenize_many', 'weight_rows', 'write_vectors_text', 'write_word2vec_binary']
 class Pattern(enum.Enum):
     """
     What the tokenizer calls a token.
@@ -16,6 +16,26 @@ class Pattern(enum.Enum):
     char: typing.ClassVar[Pattern]
     whitespace: typing.ClassVar[Pattern]
     word: typing.ClassVar[Pattern]
+    @classmethod
+    def __new__(cls, value):
+        ...
+class Unit(enum.Enum):
+    """
+    What a term is made of.
+    """
+    char: typing.ClassVar[Unit]
+    char_wb: typing.ClassVar[Unit]
+    word: typing.ClassVar[Unit]
+    @classmethod
+    def __new__(cls, value):
+        ...
+class Norm(enum.Enum):
+    """
+    Row normalisation.
+    """
+    l1: typing.ClassVar[Norm]
+    l2: typing.ClassVar[Norm]
+    none: typing.ClassVar[Norm]
     @classmethod
     def __new__(cls, value):
         ...
@@ -34,7 +54,7 @@ class AnalyzerConfig:
     """
     Tokenizer, stop words, stemmer and word n-grams: what every counting kernel runs per document.
     """
-    def __init__(self, *, lowercase: bool = True, pattern: Pattern = Pattern.word, min_token_len: typing.SupportsInt | typing.SupportsIndex = 2, split_script: bool = False, replace_errors: bool = False, stemmer: StemmerKind = StemmerKind.none, ngram_min: typing.SupportsInt | typing.SupportsIndex = 1, ngram_max: typing.SupportsInt | typing.SupportsIndex = 1, stop_words: collections.abc.Sequence[str] | None = None) -> None:
+    def __init__(self, *, unit: Unit = Unit.word, lowercase: bool = True, pattern: Pattern = Pattern.word, min_token_len: typing.SupportsInt | typing.SupportsIndex = 2, split_script: bool = False, replace_errors: bool = False, stemmer: StemmerKind = StemmerKind.none, ngram_min: typing.SupportsInt | typing.SupportsIndex = 1, ngram_max: typing.SupportsInt | typing.SupportsIndex = 1, stop_words: collections.abc.Sequence[str] | None = None) -> None:
         ...
     @property
     def lowercase(self) -> bool:
@@ -59,6 +79,9 @@ class AnalyzerConfig:
         ...
     @property
     def stemmer(self) -> StemmerKind:
+        ...
+    @property
+    def unit(self) -> Unit:
         ...
 class LineReader:
     """
@@ -294,6 +317,14 @@ def glove_train(params: typing.Any, *, dim: typing.SupportsInt | typing.Supports
     """
     One pass of AdaGrad over the tiles in `order`, in place; returns (summed loss, updates skipped as not finite).
     """
+def hash_docs(config: AnalyzerConfig, docs: collections.abc.Sequence, *, n_features: typing.SupportsInt | typing.SupportsIndex, alternate_sign: bool = True, threads: typing.SupportsInt | typing.SupportsIndex = -1) -> tuple:
+    """
+    CSR (indptr, indices, int64 data) of the hashed terms of the documents, as scikit-learn's HashingVectorizer.
+    """
+def hash_term_lists(lists: collections.abc.Iterable, *, n_features: typing.SupportsInt | typing.SupportsIndex, alternate_sign: bool = True) -> tuple:
+    """
+    hash_docs for documents already analyzed into lists of str features.
+    """
 def layer_backward(cache: LayerCache, *, dy: typing.Any = None, dh_n: typing.Any = None, dc_n: typing.Any = None, dx: typing.Any = None, dh0: typing.Any = None, dc0: typing.Any = None, dw_ih: typing.Any = None, dw_hh: typing.Any = None, db_ih: typing.Any = None, db_hh: typing.Any = None, threads: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
     """
     Backward through a layer from the gradients reaching its outputs (dy) and final state (dh_n, dc_n);
@@ -341,6 +372,10 @@ def tokenize(config: AnalyzerConfig, text: typing.Any) -> typing.Any:
     ...
 def tokenize_many(config: AnalyzerConfig, docs: collections.abc.Sequence, threads: typing.SupportsInt | typing.SupportsIndex = -1) -> list:
     ...
+def weight_rows(indptr: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], indices: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], data: typing.Any, *, idf: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, sublinear_tf: bool = False, norm: Norm = Norm.l2, threads: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
+    """
+    In place on a float64 CSR: tf -> 1 + log(tf), times idf[column], then l1/l2 row normalisation.
+    """
 def write_vectors_text(path: str, words: collections.abc.Sequence, vectors: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], header: bool) -> None:
     ...
 def write_word2vec_binary(path: str, words: collections.abc.Sequence, vectors: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 import numpy as np
 
 from ._io import check_file, load_model, save_model, str_array
-from .feature_extraction import CountVectorizer
+from .feature_extraction import CountVectorizer, HashingVectorizer, TfidfVectorizer
 from .metrics import accuracy, confusion_matrix, macro_f1
 from .naive_bayes import BernoulliNB, ComplementNB, MultinomialNB
 
@@ -40,8 +40,15 @@ def read_labelled(path: "os.PathLike[str] | str") -> Tuple[List[str], List[str]]
     return labels, texts
 
 
+_FEATURES = ("counts", "tfidf", "hashing")
+
+
 class TextClassifier:
     """Bag-of-words + Naive Bayes, trained and saved as one unit.
+
+    ``features``: ``"counts"`` (``CountVectorizer``), ``"tfidf"`` (``TfidfVectorizer``) or
+    ``"hashing"`` (``HashingVectorizer(n_features=n_features, alternate_sign=False)``: no
+    vocabulary is kept, and Naive Bayes needs non-negative features).
 
     >>> from pyfast_nlp.classify import TextClassifier
     >>> clf = TextClassifier(alpha=1.0).fit(["good fun", "great fun", "bad plot", "dull bad"],
@@ -50,9 +57,12 @@ class TextClassifier:
     ['pos', 'neg']
     """
 
-    def __init__(self, model: str = "multinomial", alpha: float = 1.0, **vectorizer_params: Any) -> None:
+    def __init__(self, model: str = "multinomial", alpha: float = 1.0, features: str = "counts",
+                 n_features: int = 2 ** 20, **vectorizer_params: Any) -> None:
         if model not in _MODELS:
             raise ValueError(f"unknown model {model!r}; expected one of {sorted(_MODELS)}")
+        if features not in _FEATURES:
+            raise ValueError(f"unknown features {features!r}; expected one of {_FEATURES}")
         unknown = set(vectorizer_params) - set(_VEC_PARAMS) - {"num_threads"}
         if unknown:
             raise ValueError(f"unknown vectorizer settings: {sorted(unknown)}")
@@ -60,7 +70,13 @@ class TextClassifier:
             raise ValueError("a saved classifier needs a named stemmer ('english', 'porter', 'korean')")
         self.model = model
         self.alpha = alpha
-        self.vectorizer = CountVectorizer(**vectorizer_params)
+        self.features = features
+        self.n_features = n_features
+        if features == "hashing":
+            params = {k: v for k, v in vectorizer_params.items() if k not in ("min_df", "max_df", "max_features")}
+            self.vectorizer: Any = HashingVectorizer(n_features=n_features, alternate_sign=False, **params)
+        else:
+            self.vectorizer = (TfidfVectorizer if features == "tfidf" else CountVectorizer)(**vectorizer_params)
         self.nb = _MODELS[model](alpha=alpha)
 
     def fit(self, texts: Sequence[str], labels: Sequence[Any]) -> "TextClassifier":
@@ -87,14 +103,18 @@ class TextClassifier:
         """Save to one ``.npz`` file, atomically."""
         if not hasattr(self.nb, "classes_"):
             raise ValueError("fit the classifier before saving it")
-        params = {k: getattr(self.vectorizer, k) for k in _VEC_PARAMS}
+        params = {k: getattr(self.vectorizer, k) for k in _VEC_PARAMS if hasattr(self.vectorizer, k)}
         if params["stop_words"] is not None and not isinstance(params["stop_words"], str):
             params["stop_words"] = list(params["stop_words"])
         params["ngram_range"] = list(params["ngram_range"])
-        meta = {"model": self.model, "alpha": self.alpha, "vectorizer": params, "classes": self.nb.classes_.tolist()}
-        save_model(path, _FORMAT, meta, {"terms": np.array(self.vectorizer.get_feature_names_out().tolist(), dtype=str),
-                                         "feature_count": self.nb.feature_count_, "class_count": self.nb.class_count_},
-                   compressed=True)
+        meta = {"model": self.model, "alpha": self.alpha, "vectorizer": params, "classes": self.nb.classes_.tolist(),
+                "features": self.features, "n_features": int(self.n_features)}
+        arrays = {"feature_count": self.nb.feature_count_, "class_count": self.nb.class_count_}
+        if self.features != "hashing":
+            arrays["terms"] = np.array(self.vectorizer.get_feature_names_out().tolist(), dtype=str)
+        if self.features == "tfidf":
+            arrays["idf"] = self.vectorizer.idf_
+        save_model(path, _FORMAT, meta, arrays, compressed=True)
 
     @classmethod
     def load(cls, path: "os.PathLike[str] | str") -> "TextClassifier":
@@ -107,9 +127,13 @@ class TextClassifier:
 
     @classmethod
     def _from_saved(cls, path: str, arrays: Dict[str, np.ndarray], meta: Dict[str, Any]) -> "TextClassifier":
-        terms = str_array(arrays["terms"], path, "terms")
+        features = meta.get("features", "counts")
+        if features not in _FEATURES:
+            raise ValueError(f"{path}: unknown features {features!r}")
+        n_features = int(meta.get("n_features", 2 ** 20))
+        terms = str_array(arrays["terms"], path, "terms") if features != "hashing" else None
         fc, cc = arrays["feature_count"], arrays["class_count"]
-        if not all(isinstance(t, str) for t in terms) or len(set(terms)) != len(terms):
+        if terms is not None and (not all(isinstance(t, str) for t in terms) or len(set(terms)) != len(terms)):
             raise ValueError(f"{path}: the term list is damaged (not strings, or repeated terms)")
         with np.errstate(all="ignore"):
             ok = (fc.dtype.kind in "iuf" and cc.dtype.kind in "iuf" and np.all(np.isfinite(fc)) and np.all(fc >= 0)
@@ -119,13 +143,20 @@ class TextClassifier:
             raise ValueError(f"{path}: the counts are damaged")
         vec = dict(meta["vectorizer"])
         vec["ngram_range"] = tuple(vec["ngram_range"])
-        self = cls(meta["model"], meta["alpha"], **vec)
-        if fc.shape != (len(meta["classes"]), len(terms)) or cc.shape != (len(meta["classes"]),):
+        self = cls(meta["model"], meta["alpha"], features=features, n_features=n_features, **vec)
+        width = n_features if terms is None else len(terms)
+        if fc.shape != (len(meta["classes"]), width) or cc.shape != (len(meta["classes"]),):
             raise ValueError(f"{path}: model arrays do not match the vocabulary and classes")
-        self.vectorizer._set_vocabulary(terms)
+        if terms is not None:
+            self.vectorizer.set_params(vocabulary=terms)
+        if features == "tfidf":
+            idf = arrays.get("idf")
+            if idf is None or idf.shape != (len(terms),) or not np.all(np.isfinite(idf)) or not np.all(idf >= 1.0):
+                raise ValueError(f"{path}: the idf weights are missing or damaged")
+            self.vectorizer.idf_ = idf
         nb = self.nb
         nb.classes_ = np.asarray(meta["classes"])
-        nb.n_features_in_ = len(terms)
+        nb.n_features_in_ = width
         nb.feature_count_ = fc.astype(np.float64)
         nb.class_count_ = cc.astype(np.float64)
         nb._update_feature_log_prob(float(meta["alpha"]))

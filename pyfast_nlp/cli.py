@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--min-df", type=int, default=1)
     t.add_argument("--stop-words", choices=["english"], default=None)
     t.add_argument("--binary", action="store_true")
+    feats = t.add_mutually_exclusive_group()
+    feats.add_argument("--tfidf", action="store_true", help="tf-idf features (TfidfVectorizer) instead of counts")
+    feats.add_argument("--hashing", type=int, metavar="N", default=None,
+                       help="hashed features in N columns (HashingVectorizer, no vocabulary kept)")
     _tokenizer_args(t)
     for name in ("predict", "evaluate"):
         q = csub.add_parser(name, help=f"{name} with a saved model")
@@ -326,14 +330,19 @@ def _classify(a: argparse.Namespace) -> int:
 
     if a.action == "train":
         labels, texts = read_labelled(a.data)
-        clf = TextClassifier(a.nb, a.alpha, lowercase=not a.no_lowercase, pattern=a.pattern,
+        features = "hashing" if a.hashing is not None else "tfidf" if a.tfidf else "counts"
+        if a.hashing is not None and not 1 <= a.hashing <= 2 ** 31 - 1:
+            raise ValueError(f"--hashing takes a number of columns in [1, 2**31 - 1], not {a.hashing}")
+        clf = TextClassifier(a.nb, a.alpha, features=features, n_features=a.hashing or 2 ** 20,
+                             lowercase=not a.no_lowercase, pattern=a.pattern,
                              split_script=a.korean, min_token_len=1 if a.korean else None,
                              stemmer=a.stemmer, ngram_range=(1, a.ngram_max), min_df=a.min_df,
                              stop_words=a.stop_words, binary=a.binary, num_threads=a.threads)
         clf.fit(texts, labels)
         clf.save(a.model)
+        width = clf.n_features if features == "hashing" else len(clf.vectorizer.vocabulary_)
         print(f"trained on {len(texts):,} documents, {len(clf.nb.classes_)} classes, "
-              f"{len(clf.vectorizer.vocabulary_):,} features; saved {a.model}")
+              f"{width:,} {features} features; saved {a.model}")
         return 0
     clf = TextClassifier.load(a.model)
     if a.action == "predict":

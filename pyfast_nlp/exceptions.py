@@ -3,12 +3,17 @@ from __future__ import annotations
 
 from typing import Any, Sequence, Union
 
-__all__ = ["NotFittedError", "check_is_fitted"]
+__all__ = ["InvalidParameterError", "NotFittedError", "check_is_fitted"]
 
 
 class NotFittedError(ValueError, AttributeError):
     """Raised when an estimator is used before ``fit`` (as scikit-learn's, a ValueError and an
     AttributeError)."""
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter of the wrong type or out of its range (as scikit-learn's, both a ValueError
+    and a TypeError, so code that catches either of scikit-learn's catches this)."""
 
 
 def check_is_fitted(estimator: Any, attributes: Union[str, Sequence[str]], msg: str = "") -> None:

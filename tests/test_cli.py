@@ -44,6 +44,19 @@ def test_classify_train_evaluate_predict(tsv, tmp_path, capsys):
     assert "accuracy: 1.0000" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("features", [["--tfidf"], ["--hashing", "4096"]])
+def test_classify_with_tfidf_or_hashed_features(tsv, tmp_path, capsys, features):
+    model = tmp_path / "m.npz"
+    assert main(["classify", "train", str(tsv), "--model", str(model), "--nb", "complement"] + features) == 0
+    assert ("tfidf features" if features == ["--tfidf"] else "4,096 hashing features") in capsys.readouterr().out
+    assert main(["classify", "evaluate", str(tsv), "--model", str(model), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["accuracy"] == 1.0
+    plain = tmp_path / "new.txt"
+    plain.write_text("great fun\nboring and dull\n", encoding="utf-8")
+    assert main(["classify", "predict", str(plain), "--model", str(model)]) == 0
+    assert capsys.readouterr().out.split() == ["pos", "neg"]
+
+
 def test_classify_bad_files(tsv, tmp_path, capsys):
     model = tmp_path / "m.npz"
     main(["classify", "train", str(tsv), "--model", str(model)])

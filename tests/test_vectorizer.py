@@ -128,7 +128,7 @@ def test_bad_input():
         CountVectorizer(max_df=1.5).fit(["aa bb"])
     with pytest.raises(TypeError, match="item 1"):
         CountVectorizer().fit(["aa", None])
-    with pytest.raises(ValueError, match="document 1: invalid UTF-8"):
+    with pytest.raises(UnicodeDecodeError, match="document 1"):  # scikit-learn's error, naming the document
         CountVectorizer().fit([b"fine", b"\xff"])
     with pytest.raises(NotFittedError):
         CountVectorizer().transform(["aa"])

@@ -2,6 +2,7 @@
 // counting and document-term matrices. Only validation and conversion here.
 #include <pybind11/stl.h>
 
+#include <climits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "bindings/py_util.h"
 #include "text/count.h"
+#include "text/weighting.h"
 
 using namespace pfn;
 using namespace pfnpy;
@@ -41,13 +43,14 @@ py::value_error line_error(const std::string& where, uint64_t first_line, const 
                          msg.substr(msg.find(':') + 2));
 }
 
-std::shared_ptr<AnalyzerConfig> make_config(bool lowercase, Pattern pattern, int min_token_len,
+std::shared_ptr<AnalyzerConfig> make_config(Unit unit, bool lowercase, Pattern pattern, int min_token_len,
                                             bool split_script, bool replace_errors, StemmerKind stemmer,
                                             int ngram_min, int ngram_max,
                                             std::optional<std::vector<std::string>> stop_words) {
   if (min_token_len < 1) throw py::value_error("min_token_len must be >= 1");
   if (ngram_min < 1 || ngram_max < ngram_min) throw py::value_error("ngram_range must satisfy 1 <= min_n <= max_n");
   auto c = std::make_shared<AnalyzerConfig>();
+  c->unit = unit;
   c->tok.lowercase = lowercase;
   c->tok.pattern = pattern;
   c->tok.min_token_len = min_token_len;
@@ -90,17 +93,20 @@ class PyTermCounter {
 
   void add_token_lists(const py::iterable& lists) {
     std::vector<std::string_view> toks;
+    std::vector<py::object> keep;  // the document's tokens (a generator would drop them), so the views stay valid
     size_t i = 0;
     for (py::handle doc : lists) {
       if (PyUnicode_Check(doc.ptr()) || PyBytes_Check(doc.ptr()))
         throw py::type_error("expected an iterable of token lists, got a string at item " + std::to_string(i));
       toks.clear();
+      keep.clear();
       for (py::handle t : doc) {
         if (!PyUnicode_Check(t.ptr()))
           throw py::type_error("tokens must be str; document " + std::to_string(i) + " has " + type_name(t));
         toks.push_back(utf8_view(t, i));
+        keep.push_back(py::reinterpret_borrow<py::object>(t));
       }
-      counter_.add_tokens(toks);  // the views stay valid: `doc` holds its tokens until here
+      counter_.add_tokens(toks);
       ++i;
     }
   }
@@ -125,16 +131,22 @@ void init_text(py::module_& m) {
   // whitespace: runs of non-space characters, as str.split()
   bind_enum<Pattern>(m, "Pattern", "What the tokenizer calls a token.",
                      {{"word", Pattern::Word}, {"char", Pattern::Char}, {"whitespace", Pattern::Whitespace}});
+  // word: tokens and word n-grams; char: character n-grams of the text; char_wb: character
+  // n-grams inside words padded with spaces (scikit-learn's analyzer)
+  bind_enum<Unit>(m, "Unit", "What a term is made of.",
+                  {{"word", Unit::Word}, {"char", Unit::Char}, {"char_wb", Unit::CharWB}});
+  bind_enum<Norm>(m, "Norm", "Row normalisation.", {{"none", Norm::None}, {"l1", Norm::L1}, {"l2", Norm::L2}});
   bind_enum<StemmerKind>(m, "StemmerKind", "The compiled stemmers.",
                          {{"none", StemmerKind::None}, {"english", StemmerKind::English},
                           {"porter", StemmerKind::Porter}, {"korean", StemmerKind::Korean}});
 
   py::class_<AnalyzerConfig, std::shared_ptr<AnalyzerConfig>>(
       m, "AnalyzerConfig", "Tokenizer, stop words, stemmer and word n-grams: what every counting kernel runs per document.")
-      .def(py::init(&make_config), py::kw_only(), py::arg("lowercase") = true, py::arg("pattern") = Pattern::Word,
+      .def(py::init(&make_config), py::kw_only(), py::arg("unit") = Unit::Word, py::arg("lowercase") = true, py::arg("pattern") = Pattern::Word,
            py::arg("min_token_len") = 2, py::arg("split_script") = false, py::arg("replace_errors") = false,
            py::arg("stemmer") = StemmerKind::None, py::arg("ngram_min") = 1, py::arg("ngram_max") = 1,
            py::arg("stop_words") = py::none())
+      .def_readonly("unit", &AnalyzerConfig::unit)
       .def_property_readonly("lowercase", [](const AnalyzerConfig& c) { return c.tok.lowercase; })
       .def_property_readonly("pattern", [](const AnalyzerConfig& c) { return c.tok.pattern; })
       .def_property_readonly("min_token_len", [](const AnalyzerConfig& c) { return c.tok.min_token_len; })
@@ -266,6 +278,69 @@ void init_text(py::module_& m) {
       },
       py::arg("config"), py::arg("docs"), py::arg("vocabulary"), py::arg("columns"), py::arg("threads") = -1,
       "CSR (indptr, indices, data) of the documents; term id i of `vocabulary` is column columns[i].");
+
+  m.def(
+      "hash_docs",
+      [](const AnalyzerConfig& config, const py::sequence& docs, int64_t n_features, bool alternate_sign,
+         int threads) {
+        if (n_features < 1 || n_features > INT32_MAX) throw py::value_error("n_features must be in [1, 2**31 - 1]");
+        return csr_to_py(with_docs(
+            docs, [&](const auto& v) { return hash_docs(config, v, n_features, alternate_sign, threads); }));
+      },
+      py::arg("config"), py::arg("docs"), py::kw_only(), py::arg("n_features"), py::arg("alternate_sign") = true,
+      py::arg("threads") = -1,
+      "CSR (indptr, indices, int64 data) of the hashed terms of the documents, as scikit-learn's HashingVectorizer.");
+
+  m.def(
+      "hash_term_lists",
+      [](const py::iterable& lists, int64_t n_features, bool alternate_sign) {
+        if (n_features < 1 || n_features > INT32_MAX) throw py::value_error("n_features must be in [1, 2**31 - 1]");
+        std::vector<std::string_view> terms;
+        std::vector<uint64_t> doc_end;
+        std::vector<py::object> keep;  // every feature, so its UTF-8 view stays valid
+        size_t i = 0;
+        for (py::handle doc : lists) {
+          for (py::handle t : doc) {
+            if (!PyUnicode_Check(t.ptr()))
+              throw py::type_error("features must be str; document " + std::to_string(i) + " has " + type_name(t));
+            terms.push_back(utf8_view(t, i));
+            keep.push_back(py::reinterpret_borrow<py::object>(t));
+          }
+          doc_end.push_back(terms.size());
+          ++i;
+        }
+        return csr_to_py(hash_terms(terms, doc_end, n_features, alternate_sign));
+      },
+      py::arg("lists"), py::kw_only(), py::arg("n_features"), py::arg("alternate_sign") = true,
+      "hash_docs for documents already analyzed into lists of str features.");
+
+  m.def(
+      "weight_rows",
+      [](const I64& indptr, const I32& indices, const py::object& data, std::optional<F64> idf, bool sublinear_tf,
+         Norm norm, int threads) {
+        const int64_t n_rows = indptr.size() - 1;
+        if (indptr.ndim() != 1 || n_rows < 0) throw py::value_error("indptr must be 1-D and non-empty");
+        py::array a = py::reinterpret_borrow<py::array>(data);
+        if (!py::isinstance<py::array_t<double>>(data) || a.dtype().kind() != 'f' || a.itemsize() != 8 ||
+            !(a.flags() & py::array::c_style) || !a.writeable())
+          throw py::type_error("data must be a writeable, C-contiguous float64 array (it is updated in place)");
+        const int64_t* ip = indptr.data();
+        if (ip[0] != 0 || ip[n_rows] != a.size() || indices.size() != a.size())
+          throw py::value_error("malformed CSR: indptr, indices and data disagree");
+        for (int64_t r = 0; r < n_rows; ++r)
+          if (ip[r + 1] < ip[r]) throw py::value_error("malformed CSR indptr (decreasing)");
+        if (idf) {
+          const int32_t* ix = indices.data();
+          for (py::ssize_t j = 0; j < indices.size(); ++j)
+            if (ix[j] < 0 || ix[j] >= idf->size()) throw py::value_error("a column index is out of range of idf");
+        }
+        double* d = static_cast<double*>(a.mutable_data());
+        py::gil_scoped_release nogil;
+        weight_rows(ip, indices.data(), d, n_rows, idf ? idf->data() : nullptr, sublinear_tf, norm, threads);
+      },
+      py::arg("indptr"), py::arg("indices"), py::arg("data"), py::kw_only(), py::arg("idf") = py::none(),
+      py::arg("sublinear_tf") = false, py::arg("norm") = Norm::L2, py::arg("threads") = -1,
+      "In place on a float64 CSR: tf -> 1 + log(tf), times idf[column], then l1/l2 row normalisation.");
 
   m.def(
       "stem",

@@ -1,6 +1,8 @@
 #include "text/count.h"
 
 #include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -459,6 +461,154 @@ Csr doc_term_transform(const AnalyzerConfig& cfg, const std::vector<std::string_
   }
   err.rethrow();
   return assemble(ch.rows, nullptr, ch.owner, docs.size(), threads);
+}
+
+// ------------------------------------------------------------------ feature hashing
+uint32_t murmur3_32(std::string_view key, uint32_t seed) {
+  const auto* p = reinterpret_cast<const unsigned char*>(key.data());
+  const size_t n = key.size();
+  const uint32_t c1 = 0xcc9e2d51u, c2 = 0x1b873593u;
+  auto rotl = [](uint32_t x, int r) { return (x << r) | (x >> (32 - r)); };
+  uint32_t h = seed;
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    uint32_t k = uint32_t(p[i]) | uint32_t(p[i + 1]) << 8 | uint32_t(p[i + 2]) << 16 | uint32_t(p[i + 3]) << 24;
+    k *= c1;
+    k = rotl(k, 15);
+    k *= c2;
+    h ^= k;
+    h = rotl(h, 13);
+    h = h * 5 + 0xe6546b64u;
+  }
+  uint32_t k = 0;
+  switch (n & 3) {
+    case 3: k ^= uint32_t(p[i + 2]) << 16; [[fallthrough]];
+    case 2: k ^= uint32_t(p[i + 1]) << 8; [[fallthrough]];
+    case 1:
+      k ^= p[i];
+      k *= c1;
+      k = rotl(k, 15);
+      k *= c2;
+      h ^= k;
+  }
+  h ^= static_cast<uint32_t>(n);
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h;
+}
+
+namespace {
+
+// A term's column and sign, packed as (column << 1 | negative) so sorting groups a column.
+inline uint64_t hashed(std::string_view term, int64_t n_features, bool alternate_sign) {
+  const int32_t h = static_cast<int32_t>(murmur3_32(term, 0));
+  // |INT32_MIN| does not fit: scikit-learn defines its column as (2**31 - 1 - (n - 1)) mod n
+  const int64_t col = h == INT32_MIN ? (int64_t(INT32_MAX) - (n_features - 1)) % n_features
+                                     : (h < 0 ? -int64_t(h) : int64_t(h)) % n_features;
+  return static_cast<uint64_t>(col) << 1 | (alternate_sign && h < 0 ? 1u : 0u);
+}
+
+// Sorts one document's hashed terms and appends their sums per column, as scipy's
+// sum_duplicates leaves them (a column whose signs cancel keeps an explicit 0); returns how many
+// it appended.
+uint32_t sum_row(std::vector<uint64_t>& row, std::vector<int32_t>& cols, std::vector<int64_t>& vals) {
+  std::sort(row.begin(), row.end());
+  uint32_t nnz = 0;
+  for (size_t k = 0; k < row.size();) {
+    const uint64_t col = row[k] >> 1;
+    int64_t v = 0;
+    for (; k < row.size() && (row[k] >> 1) == col; ++k) v += (row[k] & 1) ? -1 : 1;
+    cols.push_back(static_cast<int32_t>(col));
+    vals.push_back(v);
+    ++nnz;
+  }
+  return nnz;
+}
+
+void check_n_features(int64_t n_features) {
+  if (n_features < 1 || n_features > INT32_MAX) throw std::invalid_argument("n_features must be in [1, 2**31 - 1]");
+}
+
+}  // namespace
+
+Csr hash_terms(const std::vector<std::string_view>& terms, const std::vector<uint64_t>& doc_end,
+               int64_t n_features, bool alternate_sign) {
+  check_n_features(n_features);
+  Csr m;
+  m.indptr.assign(doc_end.size() + 1, 0);
+  std::vector<int32_t> cols;
+  std::vector<int64_t> vals;
+  std::vector<uint64_t> row;
+  for (size_t d = 0, t = 0; d < doc_end.size(); ++d) {
+    row.clear();
+    for (; t < doc_end[d]; ++t) row.push_back(hashed(terms[t], n_features, alternate_sign));
+    m.indptr[d + 1] = m.indptr[d] + sum_row(row, cols, vals);
+  }
+  m.indices = Buffer<int32_t>(cols.size());
+  m.data = Buffer<int64_t>(vals.size());
+  std::copy(cols.begin(), cols.end(), m.indices.data());
+  std::copy(vals.begin(), vals.end(), m.data.data());
+  return m;
+}
+
+Csr hash_docs(const AnalyzerConfig& cfg, const std::vector<std::string_view>& docs,
+              int64_t n_features, bool alternate_sign, int num_threads) {
+  check_n_features(n_features);
+  int threads = resolve_threads(num_threads, total_bytes(docs));
+  Chunks ch = make_chunks(docs, threads);
+  const long n_chunks = static_cast<long>(ch.rows.size());
+  struct Part {
+    std::vector<uint32_t> row_nnz;
+    std::vector<int32_t> cols;
+    std::vector<int64_t> vals;
+  };
+  std::vector<Part> parts(static_cast<size_t>(n_chunks));
+  FirstError err;
+#pragma omp parallel num_threads(threads)
+  {
+    Analyzer an(cfg);
+    std::vector<uint64_t> row;  // (column << 1 | negative) per term of the document
+#pragma omp for schedule(dynamic, 1)
+    for (long c = 0; c < n_chunks; ++c) {
+      err.run([&] {
+        Part& out = parts[static_cast<size_t>(c)];
+        for (size_t d = ch.bounds[c]; d < ch.bounds[c + 1]; ++d) {
+          row.clear();
+          try {
+            an.analyze(docs[d], [&](std::string_view t) { row.push_back(hashed(t, n_features, alternate_sign)); });
+          } catch (const Utf8Error& e) {
+            throw DocumentError(d, e);
+          }
+          out.row_nnz.push_back(sum_row(row, out.cols, out.vals));
+        }
+      });
+    }
+  }
+  err.rethrow();
+  Csr m;
+  m.indptr.assign(docs.size() + 1, 0);
+  std::vector<size_t> start(parts.size() + 1, 0);
+  size_t r = 0;
+  for (size_t c = 0; c < parts.size(); ++c) {
+    start[c] = r;
+    for (uint32_t k : parts[c].row_nnz) {
+      m.indptr[r + 1] = m.indptr[r] + k;
+      ++r;
+    }
+  }
+  m.indices = Buffer<int32_t>(static_cast<size_t>(m.indptr[docs.size()]));
+  m.data = Buffer<int64_t>(m.indices.size());
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+  for (long c = 0; c < n_chunks; ++c) {
+    const Part& p = parts[static_cast<size_t>(c)];
+    const size_t dst = static_cast<size_t>(m.indptr[start[static_cast<size_t>(c)]]);
+    std::copy(p.cols.begin(), p.cols.end(), m.indices.data() + dst);
+    std::copy(p.vals.begin(), p.vals.end(), m.data.data() + dst);
+  }
+  return m;
 }
 
 }  // namespace pfn

@@ -98,4 +98,17 @@ DocTerm doc_term_fit(const AnalyzerConfig& cfg, const std::vector<std::string_vi
 Csr doc_term_transform(const AnalyzerConfig& cfg, const std::vector<std::string_view>& docs,
                        const StringIdMap& vocab, const std::vector<int32_t>& col, int num_threads);
 
+// MurmurHash3_x86_32 of `key` (Austin Appleby's public-domain algorithm), as scikit-learn's
+// murmurhash3_32 computes it.
+uint32_t murmur3_32(std::string_view key, uint32_t seed);
+
+// Feature hashing, as scikit-learn's HashingVectorizer / FeatureHasher: term t adds sign(h)
+// (or 1 without alternate_sign) to column |h| mod n_features, h = murmur3_32(t, 0) read as
+// int32. Rows hold their columns sorted and summed (scipy's sum_duplicates: a sum of 0 stays stored).
+Csr hash_docs(const AnalyzerConfig& cfg, const std::vector<std::string_view>& docs,
+              int64_t n_features, bool alternate_sign, int num_threads);
+// The same for documents already analyzed: document d's terms are terms[doc_end[d-1], doc_end[d]).
+Csr hash_terms(const std::vector<std::string_view>& terms, const std::vector<uint64_t>& doc_end,
+               int64_t n_features, bool alternate_sign);
+
 }  // namespace pfn

@@ -1,5 +1,5 @@
-"""Feature extraction from text: bag-of-words matrices, as scikit-learn's
-``sklearn.feature_extraction.text`` (kernels in ``csrc/text/count.cpp``)."""
-from .text import CountVectorizer
+"""Feature extraction from text: bag-of-words, tf-idf and hashed matrices, as scikit-learn's
+``sklearn.feature_extraction.text`` (kernels in ``csrc/text/count.cpp`` and ``weighting.cpp``)."""
+from .text import CountVectorizer, HashingVectorizer, TfidfTransformer, TfidfVectorizer
 
-__all__ = ["CountVectorizer"]
+__all__ = ["CountVectorizer", "HashingVectorizer", "TfidfTransformer", "TfidfVectorizer"]

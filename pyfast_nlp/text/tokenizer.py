@@ -68,13 +68,14 @@ class Tokenizer:
         self.num_threads = resolve_threads(num_threads)
         self._cfg = None
 
-    def config(self, stop_words: Optional[Sequence[str]] = None,
-               ngram_range: Tuple[int, int] = (1, 1)) -> "_core.AnalyzerConfig":
+    def config(self, stop_words: Optional[Sequence[str]] = None, ngram_range: Tuple[int, int] = (1, 1),
+               analyzer: str = "word") -> "_core.AnalyzerConfig":
         """The compiled analyzer configuration the C++ kernels run: these settings, plus
-        ``stop_words`` (matched before stemming) and word n-grams. A Python ``stemmer`` is not
-        part of it (the corpus door applies it)."""
+        ``stop_words`` (matched before stemming) and n-grams of words, or with ``analyzer="char"``
+        / ``"char_wb"`` of characters (scikit-learn's analyzers; only ``lowercase`` and ``errors``
+        apply to those). A Python ``stemmer`` is not part of it (the corpus door applies it)."""
         stemmer = stemmer_kind(self.stemmer) if isinstance(self.stemmer, str) else _core.StemmerKind.none
-        return _core.AnalyzerConfig(lowercase=bool(self.lowercase), pattern=_core.Pattern.__members__[self.pattern],
+        return _core.AnalyzerConfig(unit=_core.Unit.__members__[analyzer], lowercase=bool(self.lowercase), pattern=_core.Pattern.__members__[self.pattern],
                                     min_token_len=int(self.min_token_len), split_script=bool(self.split_script),
                                     replace_errors=self.errors == "replace", stemmer=stemmer,
                                     ngram_min=int(ngram_range[0]), ngram_max=int(ngram_range[1]),
