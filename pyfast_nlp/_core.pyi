@@ -285,13 +285,15 @@ def csr_matmul_dense(indptr: typing.Annotated[numpy.typing.ArrayLike, numpy.int6
     """
     X @ coef (+ bias) for a CSR matrix X.
     """
-def doc_term_fit(config: AnalyzerConfig, docs: collections.abc.Sequence, threads: typing.SupportsInt | typing.SupportsIndex = -1) -> tuple[list, dict, tuple]:
+def doc_term_fit(config: AnalyzerConfig, docs: collections.abc.Sequence, threads: typing.SupportsInt | typing.SupportsIndex = -1, float64: bool = False) -> tuple[list, dict, tuple]:
     """
-    Vocabulary (sorted by code point), term -> column dict and CSR (indptr, indices, data) of the documents.
+    Vocabulary (sorted by code point), term -> column dict and CSR (indptr, indices, data) of the documents;
+    counts are int64, or float64 with float64=True.
     """
-def doc_term_transform(config: AnalyzerConfig, docs: collections.abc.Sequence, vocabulary: StringIndex, columns: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], threads: typing.SupportsInt | typing.SupportsIndex = -1) -> tuple:
+def doc_term_transform(config: AnalyzerConfig, docs: collections.abc.Sequence, vocabulary: StringIndex, columns: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], threads: typing.SupportsInt | typing.SupportsIndex = -1, float64: bool = False) -> tuple:
     """
-    CSR (indptr, indices, data) of the documents; term id i of `vocabulary` is column columns[i].
+    CSR (indptr, indices, data) of the documents; term id i of `vocabulary` is column columns[i]. Counts are
+    int64, or float64 with float64=True.
     """
 def gates_of(cell: Cell) -> int:
     """
@@ -319,7 +321,7 @@ def glove_train(params: typing.Any, *, dim: typing.SupportsInt | typing.Supports
     """
 def hash_docs(config: AnalyzerConfig, docs: collections.abc.Sequence, *, n_features: typing.SupportsInt | typing.SupportsIndex, alternate_sign: bool = True, threads: typing.SupportsInt | typing.SupportsIndex = -1) -> tuple:
     """
-    CSR (indptr, indices, int64 data) of the hashed terms of the documents, as scikit-learn's HashingVectorizer.
+    CSR (indptr, indices, float64 data) of the hashed terms of the documents, as scikit-learn's HashingVectorizer.
     """
 def hash_term_lists(lists: collections.abc.Iterable, *, n_features: typing.SupportsInt | typing.SupportsIndex, alternate_sign: bool = True) -> tuple:
     """

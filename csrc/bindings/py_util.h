@@ -112,6 +112,20 @@ inline py::array_t<T> to_numpy(Buffer<T>&& b) {
   return py::array_t<T>(static_cast<py::ssize_t>(n), p, owner);
 }
 
+// int64 counts as float64 values in the same memory (both 8 bytes): no second array, no fresh
+// pages to fault in, when the caller wants floats anyway.
+inline py::array_t<double> to_numpy_float64(Buffer<int64_t>&& b) {
+  const size_t n = b.size();
+  if (n == 0) return py::array_t<double>(0);
+  int64_t* p = b.release();
+  for (size_t i = 0; i < n; ++i) {
+    const double v = static_cast<double>(p[i]);
+    std::memcpy(p + i, &v, sizeof v);
+  }
+  py::capsule owner(p, [](void* q) { free_large(q); });
+  return py::array_t<double>(static_cast<py::ssize_t>(n), reinterpret_cast<double*>(p), owner);
+}
+
 // ------------------------------------------------------------------ text
 // UTF-8 views of a list of str/bytes, keeping the objects alive while the GIL is released.
 struct Docs {

@@ -31,9 +31,10 @@ py::list token_lists_to_py(const TokenLists& t) {
   return out;
 }
 
-py::tuple csr_to_py(Csr&& m) {
-  return py::make_tuple(to_numpy(std::move(m.indptr)), to_numpy(std::move(m.indices)),
-                        to_numpy(std::move(m.data)));
+// (indptr, indices, data): data int64, or float64 converted in place
+py::tuple csr_to_py(Csr&& m, bool float64 = false) {
+  py::object data = float64 ? py::object(to_numpy_float64(std::move(m.data))) : py::object(to_numpy(std::move(m.data)));
+  return py::make_tuple(to_numpy(std::move(m.indptr)), to_numpy(std::move(m.indices)), data);
 }
 
 // "document 3: ..." from the kernel -> "<where>, line 4: ..." for a file read in chunks
@@ -212,7 +213,7 @@ void init_text(py::module_& m) {
 
   m.def(
       "doc_term_fit",
-      [](const AnalyzerConfig& config, const py::sequence& docs, int threads) {
+      [](const AnalyzerConfig& config, const py::sequence& docs, int threads, bool float64) {
         DocTerm dt = with_docs(docs, [&](const auto& v) { return doc_term_fit(config, v, threads); });
         // The terms, and the term -> column dict sharing the same str objects.
         py::list terms(dt.terms.size());
@@ -229,10 +230,11 @@ void init_text(py::module_& m) {
         }
         dt.terms.clear();
         dt.terms.shrink_to_fit();
-        return py::make_tuple(terms, index, csr_to_py(std::move(dt.matrix)));
+        return py::make_tuple(terms, index, csr_to_py(std::move(dt.matrix), float64));
       },
-      py::arg("config"), py::arg("docs"), py::arg("threads") = -1,
-      "Vocabulary (sorted by code point), term -> column dict and CSR (indptr, indices, data) of the documents.");
+      py::arg("config"), py::arg("docs"), py::arg("threads") = -1, py::arg("float64") = false,
+      "Vocabulary (sorted by code point), term -> column dict and CSR (indptr, indices, data) of the documents;\n"
+      "counts are int64, or float64 with float64=True.");
 
   py::class_<PyVocabulary, std::shared_ptr<PyVocabulary>>(m, "StringIndex", "A read-only str -> id map.")
       .def(py::init([](const std::vector<std::string>& terms) {
@@ -269,15 +271,18 @@ void init_text(py::module_& m) {
   m.def(
       "doc_term_transform",
       [](const AnalyzerConfig& config, const py::sequence& docs, const PyVocabulary& vocabulary,
-         const I32& columns, int threads) {
+         const I32& columns, int threads, bool float64) {
         if (static_cast<size_t>(columns.size()) != vocabulary.map.size())
           throw py::value_error("columns and vocabulary differ in length");
         std::vector<int32_t> col(columns.data(), columns.data() + columns.size());
         return csr_to_py(
-            with_docs(docs, [&](const auto& v) { return doc_term_transform(config, v, vocabulary.map, col, threads); }));
+            with_docs(docs, [&](const auto& v) { return doc_term_transform(config, v, vocabulary.map, col, threads); }),
+            float64);
       },
       py::arg("config"), py::arg("docs"), py::arg("vocabulary"), py::arg("columns"), py::arg("threads") = -1,
-      "CSR (indptr, indices, data) of the documents; term id i of `vocabulary` is column columns[i].");
+      py::arg("float64") = false,
+      "CSR (indptr, indices, data) of the documents; term id i of `vocabulary` is column columns[i]. Counts are\n"
+      "int64, or float64 with float64=True.");
 
   m.def(
       "hash_docs",
@@ -285,11 +290,11 @@ void init_text(py::module_& m) {
          int threads) {
         if (n_features < 1 || n_features > INT32_MAX) throw py::value_error("n_features must be in [1, 2**31 - 1]");
         return csr_to_py(with_docs(
-            docs, [&](const auto& v) { return hash_docs(config, v, n_features, alternate_sign, threads); }));
+            docs, [&](const auto& v) { return hash_docs(config, v, n_features, alternate_sign, threads); }), true);
       },
       py::arg("config"), py::arg("docs"), py::kw_only(), py::arg("n_features"), py::arg("alternate_sign") = true,
       py::arg("threads") = -1,
-      "CSR (indptr, indices, int64 data) of the hashed terms of the documents, as scikit-learn's HashingVectorizer.");
+      "CSR (indptr, indices, float64 data) of the hashed terms of the documents, as scikit-learn's HashingVectorizer.");
 
   m.def(
       "hash_term_lists",
@@ -309,7 +314,7 @@ void init_text(py::module_& m) {
           doc_end.push_back(terms.size());
           ++i;
         }
-        return csr_to_py(hash_terms(terms, doc_end, n_features, alternate_sign));
+        return csr_to_py(hash_terms(terms, doc_end, n_features, alternate_sign), true);
       },
       py::arg("lists"), py::kw_only(), py::arg("n_features"), py::arg("alternate_sign") = true,
       "hash_docs for documents already analyzed into lists of str features.");

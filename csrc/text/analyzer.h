@@ -92,11 +92,17 @@ class Analyzer {
     cc.lowercase = cfg_.tok.lowercase;
     cc.replace_errors = cfg_.tok.replace_errors;
     cps_.clear();
-    for_each_token(cc, doc, buf_, [&](std::string_view t) {
-      uint32_t cp = 0xFFFD;  // (t is one code point the tokenizer decoded or replaced)
-      utf8_decode(reinterpret_cast<const unsigned char*>(t.data()), t.size(), &cp);
-      cps_.push_back(cp);
-    });
+    bool ascii = true;
+    for (unsigned char b : doc) ascii &= b < 0x80;
+    if (ascii) {  // the common case: lower-case bytes directly
+      for (unsigned char b : doc) cps_.push_back((cc.lowercase && b >= 'A' && b <= 'Z') ? b + 32u : b);
+    } else {
+      for_each_token(cc, doc, buf_, [&](std::string_view t) {
+        uint32_t cp = 0xFFFD;  // (t is one code point the tokenizer decoded or replaced)
+        utf8_decode(reinterpret_cast<const unsigned char*>(t.data()), t.size(), &cp);
+        cps_.push_back(cp);
+      });
+    }
     text_.clear();  // the normalised text, UTF-8, with off_[i] the byte offset of code point i
     off_.clear();
     for (size_t i = 0; i < cps_.size();) {

@@ -502,25 +502,26 @@ uint32_t murmur3_32(std::string_view key, uint32_t seed) {
 
 namespace {
 
-// A term's column and sign, packed as (column << 1 | negative) so sorting groups a column.
+// A term's column and sign, packed as (column << 32 | negative): sort_row orders by the column.
 inline uint64_t hashed(std::string_view term, int64_t n_features, bool alternate_sign) {
   const int32_t h = static_cast<int32_t>(murmur3_32(term, 0));
   // |INT32_MIN| does not fit: scikit-learn defines its column as (2**31 - 1 - (n - 1)) mod n
   const int64_t col = h == INT32_MIN ? (int64_t(INT32_MAX) - (n_features - 1)) % n_features
                                      : (h < 0 ? -int64_t(h) : int64_t(h)) % n_features;
-  return static_cast<uint64_t>(col) << 1 | (alternate_sign && h < 0 ? 1u : 0u);
+  return static_cast<uint64_t>(col) << 32 | (alternate_sign && h < 0 ? 1u : 0u);
 }
 
-// Sorts one document's hashed terms and appends their sums per column, as scipy's
-// sum_duplicates leaves them (a column whose signs cancel keeps an explicit 0); returns how many
-// it appended.
-uint32_t sum_row(std::vector<uint64_t>& row, std::vector<int32_t>& cols, std::vector<int64_t>& vals) {
-  std::sort(row.begin(), row.end());
+// Sorts one document's hashed terms by column (radix sort: std::sort took 40 % of the time)
+// and appends their sums per column, as scipy's sum_duplicates leaves them (a column whose
+// signs cancel keeps an explicit 0); returns how many it appended.
+uint32_t sum_row(std::vector<uint64_t>& row, std::vector<uint64_t>& tmp, int64_t n_features,
+                 std::vector<int32_t>& cols, std::vector<int64_t>& vals) {
+  sort_row(row, tmp, static_cast<uint32_t>(n_features - 1));
   uint32_t nnz = 0;
   for (size_t k = 0; k < row.size();) {
-    const uint64_t col = row[k] >> 1;
+    const uint64_t col = row[k] >> 32;
     int64_t v = 0;
-    for (; k < row.size() && (row[k] >> 1) == col; ++k) v += (row[k] & 1) ? -1 : 1;
+    for (; k < row.size() && (row[k] >> 32) == col; ++k) v += (row[k] & 1) ? -1 : 1;
     cols.push_back(static_cast<int32_t>(col));
     vals.push_back(v);
     ++nnz;
@@ -541,11 +542,11 @@ Csr hash_terms(const std::vector<std::string_view>& terms, const std::vector<uin
   m.indptr.assign(doc_end.size() + 1, 0);
   std::vector<int32_t> cols;
   std::vector<int64_t> vals;
-  std::vector<uint64_t> row;
+  std::vector<uint64_t> row, tmp;
   for (size_t d = 0, t = 0; d < doc_end.size(); ++d) {
     row.clear();
     for (; t < doc_end[d]; ++t) row.push_back(hashed(terms[t], n_features, alternate_sign));
-    m.indptr[d + 1] = m.indptr[d] + sum_row(row, cols, vals);
+    m.indptr[d + 1] = m.indptr[d] + sum_row(row, tmp, n_features, cols, vals);
   }
   m.indices = Buffer<int32_t>(cols.size());
   m.data = Buffer<int64_t>(vals.size());
@@ -570,11 +571,16 @@ Csr hash_docs(const AnalyzerConfig& cfg, const std::vector<std::string_view>& do
 #pragma omp parallel num_threads(threads)
   {
     Analyzer an(cfg);
-    std::vector<uint64_t> row;  // (column << 1 | negative) per term of the document
+    std::vector<uint64_t> row, tmp;  // (column << 32 | negative) per term of the document
 #pragma omp for schedule(dynamic, 1)
     for (long c = 0; c < n_chunks; ++c) {
       err.run([&] {
         Part& out = parts[static_cast<size_t>(c)];
+        size_t bytes = 0;
+        for (size_t d = ch.bounds[c]; d < ch.bounds[c + 1]; ++d) bytes += docs[d].size();
+        out.cols.reserve(bytes / 8 + 16);  // about one distinct term per 8-10 bytes of text
+        out.vals.reserve(bytes / 8 + 16);
+        out.row_nnz.reserve(ch.bounds[c + 1] - ch.bounds[c]);
         for (size_t d = ch.bounds[c]; d < ch.bounds[c + 1]; ++d) {
           row.clear();
           try {
@@ -582,7 +588,7 @@ Csr hash_docs(const AnalyzerConfig& cfg, const std::vector<std::string_view>& do
           } catch (const Utf8Error& e) {
             throw DocumentError(d, e);
           }
-          out.row_nnz.push_back(sum_row(row, out.cols, out.vals));
+          out.row_nnz.push_back(sum_row(row, tmp, n_features, out.cols, out.vals));
         }
       });
     }

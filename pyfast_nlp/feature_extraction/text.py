@@ -466,13 +466,16 @@ class CountVectorizer(_TextVectorizer):
         if plan.config is not None:
             if plan.prepare is not None:
                 docs = [plan.prepare(d) for d in docs]
+            as_float = np.dtype(self.dtype) == np.float64 and not self.binary  # counts as floats in place
             if fit:
-                terms, index, (indptr, indices, data) = _core.doc_term_fit(plan.config, docs, threads=threads)
+                terms, index, (indptr, indices, data) = _core.doc_term_fit(plan.config, docs, threads=threads,
+                                                                           float64=as_float)
                 return _csr(data, indices, indptr, (len(docs), len(terms))), terms, index
             if self._index is None:
                 self._index = _core.StringIndex(self._terms)
             cols = np.arange(len(self._terms), dtype=np.int32)
-            indptr, indices, data = _core.doc_term_transform(plan.config, docs, self._index, cols, threads=threads)
+            indptr, indices, data = _core.doc_term_transform(plan.config, docs, self._index, cols, threads=threads,
+                                                             float64=as_float)
             return _csr(data, indices, indptr, (len(docs), len(self._terms))), None, None
         features = plan.features(docs)
         return _count_features(features, None if fit else self.vocabulary_)
@@ -766,6 +769,7 @@ class TfidfVectorizer(CountVectorizer):
         """Learn the vocabulary and idf; return the tf-idf matrix."""
         self._transformer()._check_params()
         X = super().fit_transform(raw_documents)
+        X.has_canonical_format = True  # made here: sorted columns, no duplicates
         self._tfidf = self._transformer().fit(X)
         return self._tfidf.transform(X, copy=False)
 
@@ -773,6 +777,7 @@ class TfidfVectorizer(CountVectorizer):
         """tf-idf of ``raw_documents`` over the fitted vocabulary and idf."""
         check_is_fitted(self, "_tfidf", "The TF-IDF vectorizer is not fitted")
         X = super().transform(raw_documents)
+        X.has_canonical_format = True  # made here: sorted columns, no duplicates
         return self._tfidf.transform(X, copy=False)
 
 
@@ -833,7 +838,7 @@ class HashingVectorizer(_TextVectorizer):
             else:
                 indptr, indices, data = _core.hash_term_lists(plan.features(batch), n_features=int(self.n_features),
                                                               alternate_sign=bool(self.alternate_sign))
-            parts.append(_csr(data.astype(np.float64), indices, indptr, (len(indptr) - 1, int(self.n_features))))
+            parts.append(_csr(data, indices, indptr, (len(indptr) - 1, int(self.n_features))))
         if not parts:
             parts.append(sp.csr_matrix((0, int(self.n_features)), dtype=np.float64))
         X = parts[0] if len(parts) == 1 else sp.vstack(parts, format="csr")
