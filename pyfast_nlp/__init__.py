@@ -12,7 +12,16 @@ report) on top.
 """
 from typing import Any, Dict
 
-from . import _compat, _core
+try:
+    from . import _core
+except ImportError as e:  # most often: Python started in the project's source tree, without a build there
+    import os as _os
+
+    raise ImportError(
+        f"pyfast_nlp's compiled module (_core) cannot be imported from {_os.path.dirname(__file__)} ({e}). "
+        "If that is the project's source tree, it shadows the installed package: run Python from another "
+        "directory, or install it with `pip install .`") from e
+from . import _compat
 from ._version import __version__
 from .embeddings import GloVe, WordVectors, cooccurrence, cooccurrence_to_file, read_cooccurrence
 from .exceptions import NotFittedError

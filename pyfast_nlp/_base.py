@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import inspect
 import os
-from typing import Any, Dict, Optional
+import threading
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, Optional
 
 
 class ParamsMixin:
@@ -46,6 +48,46 @@ class ParamsMixin:
         return f"{type(self).__name__}({', '.join(parts)})"
 
 
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises ``KeyboardInterrupt`` as Ctrl-C does, so long work stops
+    at its next check and cleans up (temporary files, spill files) instead of dying on the spot.
+    Only in the main thread, and only where SIGTERM still has its default action."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt("terminated (SIGTERM)")
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+_FIT_LOCK = threading.Lock()
+
+
+@contextmanager
+def exclusive_fit(estimator: Any) -> Iterator[None]:
+    """Refuse a second ``fit`` on one object while one runs in another thread (they would mix
+    their state); read-only methods stay concurrent."""
+    with _FIT_LOCK:
+        if estimator.__dict__.get("_fit_running"):
+            raise RuntimeError(f"{type(estimator).__name__}.fit is already running on this object in another "
+                               "thread; fit a copy (sklearn.base.clone or a new instance) to train in parallel")
+        estimator.__dict__["_fit_running"] = True
+    try:
+        yield
+    finally:
+        estimator.__dict__.pop("_fit_running", None)
+
+
 def _equal(a: Any, b: Any) -> bool:
     try:
         return bool(a == b)
@@ -54,14 +96,15 @@ def _equal(a: Any, b: Any) -> bool:
 
 
 def progress_bar(enabled: bool, **kwargs: Any) -> Any:
-    """A tqdm bar when ``enabled`` and tqdm is installed, else a silent stand-in."""
+    """A tqdm bar when ``enabled`` and tqdm is installed; without tqdm, plain progress lines on
+    stderr (every few seconds, and at the end); a silent stand-in when not ``enabled``."""
     if enabled:
         try:
             from tqdm.auto import tqdm
 
             return tqdm(**kwargs)
         except ImportError:
-            pass
+            return _TextBar(**kwargs)
     return _NoBar()
 
 
@@ -78,9 +121,47 @@ class _NoBar:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        pass
+        self.close()
 
 
+class _TextBar(_NoBar):
+    """tqdm's interface, printing a line such as ``counting: 41% (2.1M/5.0M B), 3 s`` at most every
+    ``every`` seconds, for users without tqdm (not a dependency)."""
+
+    def __init__(self, total: Optional[float] = None, desc: str = "", unit: str = "it", initial: int = 0,
+                 every: float = 5.0, **_: Any) -> None:
+        import sys
+        import time
+
+        self.total, self.desc, self.unit, self.n = total, desc or "progress", unit, initial
+        self._clock, self._out, self._every = time.monotonic, sys.stderr, every
+        self._start = self._last = self._clock()
+        self._postfix = ""
+        self._closed = False
+
+    def _line(self) -> str:
+        def num(x: float) -> str:
+            for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+                if abs(x) >= div:
+                    return f"{x / div:.1f}{suffix}"
+            return f"{x:g}"
+        done = f"{num(self.n)}/{num(self.total)} {self.unit}" if self.total else f"{num(self.n)} {self.unit}"
+        pct = f"{100 * self.n / self.total:.0f}% " if self.total else ""
+        return f"{self.desc}: {pct}({done}), {self._clock() - self._start:.0f} s{self._postfix}"
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        if self._clock() - self._last >= self._every:
+            self._last = self._clock()
+            print(self._line(), file=self._out, flush=True)
+
+    def set_postfix(self, **kw: Any) -> None:
+        self._postfix = "".join(f", {k}={v}" for k, v in kw.items())
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            print(self._line(), file=self._out, flush=True)
 def resolve_threads(num_threads: Optional[int]) -> int:
     if num_threads is None:
         return -1
@@ -132,12 +213,21 @@ def available_memory() -> int:
     return int(avail)
 
 
-def _human(n: float) -> str:
+def _human(n: float, digits: int = 1) -> str:
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if n < 1024 or unit == "TB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+            return f"{n:.{digits}f} {unit}" if unit != "B" else f"{int(n)} B"
         n /= 1024
-    return f"{n:.1f} TB"
+    return f"{n:.{digits}f} TB"
+
+
+def _human_pair(a: float, b: float) -> tuple:
+    """Two sizes written with enough digits to tell them apart (3.4 GB vs 3.4 GB says nothing)."""
+    for digits in (1, 2, 3):
+        x, y = _human(a, digits), _human(b, digits)
+        if x != y or a == b:
+            return x, y
+    return f"{int(a):,} bytes", f"{int(b):,} bytes"
 
 
 def check_memory(nbytes: float, what: str, hint: str = "") -> None:
@@ -152,5 +242,6 @@ def check_memory(nbytes: float, what: str, hint: str = "") -> None:
         except ValueError:
             raise ValueError(f"PYFAST_NLP_MEMORY_LIMIT must be a number of bytes, not {env!r}") from None
     if nbytes > avail:
-        raise MemoryError(f"{what} needs about {_human(nbytes)} of memory but only {_human(avail)} is "
+        need, have = _human_pair(nbytes, avail)
+        raise MemoryError(f"{what} needs about {need} of memory but only {have} is "
                           f"available" + (f"; {hint}" if hint else ""))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, Optional, Tuple
@@ -27,16 +28,51 @@ def _umask() -> int:
     return mask
 
 
+# Temporaries are named .tmp-<pid>-<random>-<target name>: a process killed with SIGKILL cannot
+# remove its own, so the next save of the same target removes those whose process is gone.
+_TMP_NAME = re.compile(r"\.tmp-(\d+)-[A-Za-z0-9_]+-(.+)\Z", re.S)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def _remove_stale_temporaries(directory: str, name: str) -> None:
+    try:
+        entries = [e.name for e in os.scandir(directory) if e.name.startswith(".tmp-") and e.name.endswith("-" + name)]
+    except OSError:
+        return
+    for entry in entries:
+        m = _TMP_NAME.match(entry)
+        if m and m.group(2) == name and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+            try:
+                os.unlink(os.path.join(directory, entry))
+            except OSError:
+                pass
+
+
 @contextmanager
 def atomic_path(path: "os.PathLike[str] | str") -> Iterator[str]:
     """A temporary file name beside ``path`` for the block to write (by any means); it is
-    renamed over ``path`` only when the block finishes, and removed if it fails."""
+    renamed over ``path`` only when the block finishes, and removed if it fails (SIGTERM counts
+    as a failure, as Ctrl-C does). Temporaries that an earlier process killed with SIGKILL left
+    for the same ``path`` are removed first."""
+    from ._base import sigterm_as_interrupt
+
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=directory)
+    _remove_stale_temporaries(directory, os.path.basename(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", suffix="-" + os.path.basename(path), dir=directory)
     os.close(fd)
     try:
-        yield tmp
+        with sigterm_as_interrupt():
+            yield tmp
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:

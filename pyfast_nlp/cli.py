@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import List, Optional
 
@@ -23,7 +24,10 @@ def _tokenizer(a: argparse.Namespace):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ._version import __version__
+
     ap = argparse.ArgumentParser(prog="pyfast-nlp", description="Classic NLP, fast.")
+    ap.add_argument("--version", action="version", version=f"pyfast-nlp {__version__}")
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     p = sub.add_parser("demo", help="the whole tour on the shipped Shakespeare corpus (--out DIR: HTML report)")
@@ -154,6 +158,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return _run(args)
+    except BrokenPipeError:  # `pyfast-nlp tokenize FILE | head`: the reader has what it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush stays quiet too
+        return 0
     except (ValueError, OSError, TypeError, FloatingPointError) as e:
         print(f"pyfast-nlp: error: {e}", file=sys.stderr)
         return 2
@@ -353,11 +361,15 @@ def _classify(a: argparse.Namespace) -> int:
                 raise
             with open(a.data, encoding="utf-8") as f:
                 texts = [line.rstrip("\r\n") for line in f if line.strip()]
+        if a.json:  # per document: its number (from 0), the label and every class's probability
+            proba = clf.predict_proba(texts)
+            classes = clf.nb.classes_.tolist()
+            out = [{"id": i, "label": classes[int(np.argmax(p))],
+                    "probabilities": {str(c): float(v) for c, v in zip(classes, p)}} for i, p in enumerate(proba)]
+            print(json.dumps(out))
+            return 0
         pred = clf.predict(texts)
-        if a.json:
-            print(json.dumps(pred.tolist()))
-        else:
-            sys.stdout.write("".join(f"{p}\n" for p in pred))
+        sys.stdout.write("".join(f"{p}\n" for p in pred))
         return 0
     labels, texts = read_labelled(a.data)
     res = clf.evaluate(texts, labels)

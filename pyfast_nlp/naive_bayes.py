@@ -24,7 +24,7 @@ from scipy.special import logsumexp
 
 from . import _core
 from ._base import ParamsMixin, resolve_threads
-from .exceptions import check_is_fitted
+from .exceptions import InvalidParameterError, check_is_fitted
 
 
 class ZeroLikelihoodWarning(UserWarning):
@@ -88,6 +88,10 @@ class _BaseDiscreteNB(ParamsMixin):
             raise ValueError(f"Found input variables with inconsistent numbers of samples: [{n_rows}, {y.shape[0]}]")
         if y.dtype.kind == "f" and np.isnan(y).any():
             raise ValueError("y contains NaN")
+        if y.dtype.kind in "fc" and not np.all(np.asarray(y) == np.round(np.real(y))):
+            # scikit-learn's check_classification_targets: continuous values are not classes
+            raise ValueError("Unknown label type: continuous. Maybe you are trying to fit a classifier, which "
+                             "expects discrete classes on a regression target with continuous values.")
         return y
 
     def _reset(self) -> None:
@@ -302,6 +306,10 @@ class BernoulliNB(_BaseDiscreteNB):
         pass  # any real values are fine: they are thresholded
 
     def _binarized(self, X: sp.csr_matrix) -> sp.csr_matrix:
+        b = self.binarize
+        if b is not None and (isinstance(b, bool) or not isinstance(b, numbers.Real)):
+            raise InvalidParameterError(f"The 'binarize' parameter of BernoulliNB must be a float or None. "
+                                        f"Got {b!r} instead.")
         if self.binarize is None:
             return X
         data = (X.data > self.binarize).astype(np.float64)

@@ -135,3 +135,16 @@ def test_gradient_flow_from_weights_matches_charlm(tiny_models):
         gradient_flow({"cell": "lstm", "w_ih": w_ih, "w_hh": w_hh, "b_ih": b_ih, "b_hh": b_hh}, steps=3)
     with pytest.raises(ValueError, match="cell"):
         gradient_flow({"cell": "tcn"}, inputs=ids, steps=3)
+
+
+def test_gradient_flow_of_a_fresh_model_and_a_constant_feature():
+    text = "the quick brown fox jumps over the lazy dog. " * 10
+    lm = CharLM("rnn", hidden_size=8, num_layers=1, seed=0)
+    r = gradient_flow(lm, text, steps=20)  # unfitted: measured freshly initialised
+    assert r["jacobian"].shape == (20,) and np.all(np.isfinite(r["jacobian"]))
+    assert not hasattr(lm, "params_")  # and left as it was
+    fitted = CharLM("rnn", hidden_size=8, num_layers=1, seed=0).fit(text, seq_len=1, batch_size=1, max_steps=0,
+                                                                    val_fraction=0, progress=False)
+    assert np.allclose(gradient_flow(fitted, text, steps=20)["jacobian"], r["jacobian"])
+    with pytest.warns(RuntimeWarning, match="the feature is constant"):
+        assert all(u["correlation"] == 0 for u in find_units(fitted, "no quotes here", "quote"))

@@ -59,3 +59,14 @@ def test_old_module_names_still_import():
     assert cooccur.cooccurrence is pyfast_nlp.cooccurrence and glove.GloVe is pyfast_nlp.GloVe
     assert word_vectors.WordVectors is pyfast_nlp.WordVectors and os.path.exists(DEFAULT_CORPUS)
     assert pyfast_nlp.nn.__spec__.name == "pyfast_nlp.rnn.functional"  # the module keeps its own spec
+
+
+def test_a_source_tree_without_its_build_says_so(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copytree(os.path.dirname(pyfast_nlp.__file__), tmp_path / "pyfast_nlp",
+                    ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"))
+    r = subprocess.run([sys.executable, "-c", "import pyfast_nlp"], cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode != 0 and "shadows the installed package" in r.stderr

@@ -170,11 +170,87 @@ def test_diverging_step_raises_and_keeps_checkpoint(tmp_path, corpus):
     assert all(np.isfinite(p).all() for p in good.params_.values())
 
 
+def test_a_learning_rate_far_too_large_is_reported_and_the_weights_come_back(tmp_path, corpus):
+    # lr=100 stays finite but climbs to thousands of bits per character: stop, say so, restore
+    lm = CharLM("lstm", hidden_size=32, num_layers=1, seed=0)
+    lm.fit(corpus[:50_000], seq_len=32, batch_size=8, max_steps=1, lr=1e-3, progress=False)
+    start = {k: v.copy() for k, v in lm.params_.items()}
+    lm2 = CharLM("lstm", hidden_size=32, num_layers=1, seed=0)
+    with pytest.raises(FloatingPointError, match=r"bits per character.*lr=100 is too large, try 10"):
+        lm2.fit(corpus[:50_000], seq_len=32, batch_size=8, max_steps=50, lr=100.0, progress=False)
+    # the weights are the last snapshot's (here the start: the same seed gives the same start)
+    fresh = CharLM("lstm", hidden_size=32, num_layers=1, seed=0)
+    fresh.fit(corpus[:50_000], seq_len=32, batch_size=8, max_steps=0, progress=False)
+    assert all(np.array_equal(lm2.params_[k], fresh.params_[k]) for k in start)
+    assert lm2.sample("T", length=20, seed=1)  # usable
+
+
+def test_a_second_fit_in_another_thread_is_refused(corpus):
+    import threading
+
+    lm = CharLM("rnn", hidden_size=16, num_layers=1, seed=0)
+    started, errors = threading.Event(), []
+
+    def slow(info):
+        started.set()
+        return info["step"] >= 200
+
+    t = threading.Thread(target=lambda: lm.fit(corpus[:50_000], seq_len=16, batch_size=4, max_steps=200,
+                                               callback=slow, progress=False))
+    t.start()
+    started.wait(30)
+    try:
+        lm.fit(corpus[:1000], max_steps=1, progress=False)
+    except RuntimeError as e:
+        errors.append(str(e))
+    t.join()
+    assert errors and "already running" in errors[0]
+    assert len(lm.history_) == 200  # the first fit was not disturbed
+
+
 def test_callback_stops_training(corpus):
     lm = CharLM("rnn", hidden_size=8, num_layers=1)
     lm.fit(corpus[:20_000], seq_len=16, batch_size=4, max_steps=50, progress=False,
            callback=lambda info: info["step"] >= 7)
     assert lm.train_state_["global_step"] == 7
+
+
+def test_paths_that_name_nothing_are_not_trained_on(tmp_path):
+    from pyfast_nlp.text import Text
+
+    with pytest.raises(FileNotFoundError, match="no such file: /nope/shakespeare.txt"):
+        CharLM("rnn", hidden_size=4, num_layers=1).fit("/nope/shakespeare.txt", max_steps=1, progress=False)
+    with pytest.raises(FileNotFoundError, match="notes.txt"):
+        CharLM("rnn", hidden_size=4, num_layers=1).fit("notes.txt", max_steps=1, progress=False)
+    with pytest.raises(ValueError, match="directory or special file"):
+        CharLM("rnn", hidden_size=4, num_layers=1).fit(str(tmp_path), max_steps=1, progress=False)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="directory or special file"):
+        CharLM("rnn", hidden_size=4, num_layers=1).fit(str(fifo), max_steps=1, progress=False)
+    lm = CharLM("rnn", hidden_size=4, num_layers=1).fit(Text("notes.txt " * 20), seq_len=4, batch_size=2,
+                                                        max_steps=1, val_fraction=0, progress=False)
+    assert "".join(lm.vocab_) == " .enostx"  # the string itself, explicitly
+    p = tmp_path / "c.txt"
+    p.write_text("a real file " * 30, encoding="utf-8")
+    assert "".join(CharLM("rnn", hidden_size=4, num_layers=1).fit(p, seq_len=4, batch_size=2, max_steps=1,
+                                                                  progress=False).vocab_) == " aefilr"
+    assert CharLM("rnn", hidden_size=4, num_layers=1).fit("hello world, version 1.0", seq_len=4, batch_size=2,
+                                                          max_steps=1, val_fraction=0, progress=False).vocab_
+
+
+def test_numpy_state_dict(corpus):
+    lm = CharLM("gru", hidden_size=8, num_layers=2).fit(corpus[:5000], seq_len=8, batch_size=2, max_steps=1,
+                                                        progress=False)
+    sd = lm.state_dict()
+    assert sorted(sd) == sorted(["rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0",
+                                 "rnn.weight_ih_l1", "rnn.weight_hh_l1", "rnn.bias_ih_l1", "rnn.bias_hh_l1",
+                                 "decoder.weight", "decoder.bias"])
+    assert np.array_equal(sd["rnn.weight_hh_l1"], lm.params_["weight_hh_l1"])
+    sd["decoder.bias"][:] = 7  # copies: the model is not changed through them
+    assert not np.any(lm.params_["decoder.bias"] == 7)
+    back = CharLM.from_torch_state_dict(lm.state_dict(), lm.vocab_, cell="gru")
+    assert back.sample("T", length=30, seed=3) == lm.sample("T", length=30, seed=3)
 
 
 def test_bad_input(tmp_path, corpus):

@@ -40,6 +40,11 @@ def test_classify_train_evaluate_predict(tsv, tmp_path, capsys):
     plain.write_text("great fun\nboring and dull\n", encoding="utf-8")
     assert main(["classify", "predict", str(plain), "--model", str(model)]) == 0
     assert capsys.readouterr().out.split() == ["pos", "neg"]
+    assert main(["classify", "predict", str(plain), "--model", str(model), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in rows] == [0, 1] and [r["label"] for r in rows] == ["pos", "neg"]
+    assert sorted(rows[0]["probabilities"]) == ["neg", "pos"] and rows[0]["probabilities"]["pos"] > 0.5
+    assert abs(sum(rows[1]["probabilities"].values()) - 1) < 1e-9
     assert main(["classify", "evaluate", str(tsv), "--model", str(model)]) == 0
     assert "accuracy: 1.0000" in capsys.readouterr().out
 
@@ -84,6 +89,26 @@ def test_tokenize_vocab_info(tmp_path, capsys):
     assert json.loads((tmp_path / "v.json").read_text())["tokens"][0] == "<unk>"
     assert main(["info"]) == 0
     assert "simd" in json.loads(capsys.readouterr().out)
+
+
+def test_version_and_a_closed_pipe(tmp_path, capsys):
+    from pyfast_nlp import __version__
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.strip() == f"pyfast-nlp {__version__}"
+    # `pyfast-nlp tokenize FILE | head -1`: the reader leaves early; exit 0, nothing on stderr
+    p = tmp_path / "big.txt"
+    p.write_text("some words on a line\n" * 200000, encoding="utf-8")
+    code = ("import sys; from pyfast_nlp.cli import main; sys.exit(main(['tokenize', sys.argv[1]]))")
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(__import__("pyfast_nlp").__file__)))
+    with subprocess.Popen([sys.executable, "-c", code, str(p)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          cwd=tmp_path, env=env) as producer:
+        first = producer.stdout.readline()
+        producer.stdout.close()  # as head does
+        err = producer.stderr.read()
+        assert producer.wait(timeout=60) == 0, err
+    assert first == b"some words on line\n" and err == b""
 
 
 def test_console_script_entry_point(tmp_path):

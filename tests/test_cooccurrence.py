@@ -247,6 +247,15 @@ def test_reference_file_format_roundtrip(tmp_path):
     assert [f for f in os.listdir(tmp_path) if f.startswith(".tmp")] == []
 
 
+def test_reading_something_that_is_not_a_regular_file(tmp_path):
+    with pytest.raises(ValueError, match="not a regular file"):
+        read_cooccurrence("/dev/zero")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="not a regular file"):
+        read_cooccurrence(fifo)
+
+
 def test_bad_input(tmp_path):
     vocab = Vocab(["a", "b"], specials=())
     with pytest.raises(ValueError, match="empty corpus"):

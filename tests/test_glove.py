@@ -188,6 +188,63 @@ def test_init_from_vectors():
     assert np.all(model.word_vectors_[0] == 1) and np.all(np.abs(model.word_vectors_[1]) < 0.125)
 
 
+def test_a_diverged_model_is_not_saved_over_a_good_file(tmp_path):
+    texts = ["the king rules the land", "the queen rules the land"] * 20
+    vocab = Vocab.build(texts, specials=())
+    X = cooccurrence(texts, vocab, window=2, progress=False)
+    path = tmp_path / "g.npz"
+    GloVe(dim=4, epochs=2, num_threads=1).fit(X, vocab, progress=False).save(path)
+    good = path.read_bytes()
+    model = GloVe(dim=4, epochs=2, num_threads=1).fit(X, vocab, progress=False)
+    model.params_[0, 0] = np.inf  # what a diverged run leaves
+    with pytest.raises(FloatingPointError, match="not saved"):
+        model.save(path)
+    assert path.read_bytes() == good and GloVe.load(path).words_ == vocab.tokens
+
+
+@pytest.mark.parametrize("lr", [10.0, 1e5])
+def test_divergence_is_reported_and_the_last_good_epoch_kept(lr):
+    texts = ["the king rules the land", "the queen rules the land", "a dog and a cat"] * 30
+    vocab = Vocab.build(texts, specials=())
+    X = cooccurrence(texts, vocab, window=3, progress=False)
+    model = GloVe(dim=8, epochs=3, num_threads=1, learning_rate=lr)
+    with pytest.raises(FloatingPointError, match=rf"diverged in epoch 1 .*learning_rate={lr} is too large"):
+        model.fit(X, vocab, progress=False)
+    assert model.epochs_done_ == 0 and model.loss_history_ == []
+    assert np.all(np.isfinite(model.params_))
+    start = GloVe(dim=8, epochs=0, num_threads=1).fit(X, vocab, progress=False)
+    assert np.array_equal(model.params_, start.params_)  # the start: no good epoch yet
+    ok = GloVe(dim=8, epochs=3, num_threads=1).fit(X, vocab, progress=False)  # the default rate is fine
+    assert len(ok.loss_history_) == 3
+
+
+def test_a_second_fit_in_another_thread_is_refused():
+    import threading
+    import time
+
+    texts = ["the king rules the land", "the queen rules the land"] * 30
+    vocab = Vocab.build(texts, specials=())
+    X = cooccurrence(texts, vocab, window=3, progress=False)
+    model = GloVe(dim=8, epochs=5, num_threads=1)
+    started, errors = threading.Event(), []
+
+    def slow(epoch, loss):
+        started.set()
+        time.sleep(0.2)
+
+    t = threading.Thread(target=lambda: model.fit(X, vocab, progress=False, callback=slow))
+    t.start()
+    started.wait(30)
+    for call in (lambda: model.fit(X, vocab, progress=False), lambda: model.partial_fit(X, progress=False)):
+        try:
+            call()
+        except RuntimeError as e:
+            errors.append(str(e))
+    t.join()
+    assert len(errors) == 2 and all("already running" in e for e in errors)
+    assert len(model.loss_history_) == 5  # 5 epochs, not 10
+
+
 def test_bad_input(tmp_path):
     X, words = small_problem(5)
     with pytest.raises(ValueError, match="vocabulary has 3 words"):

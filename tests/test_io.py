@@ -68,3 +68,76 @@ def test_thread_counts_are_checked_one_way_everywhere():
             Vocab.build(["a b"], num_threads=bad)
     y, _, _ = nn.rnn_forward(x, h0, *w, num_threads=None)  # None: all cores, as -1
     assert y.shape == (2, 1, 2)
+
+
+def _child(code, tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(__import__("pyfast_nlp").__file__)))
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=tmp_path, env=env, text=True)
+
+
+def test_a_save_killed_with_sigkill_leaves_a_temporary_that_the_next_save_removes(tmp_path):
+    import signal
+
+    target = tmp_path / "m.npz"
+    save_model(target, "demo.format", {"n": 1}, {})
+    with _child(f"""
+        import time
+        from pyfast_nlp._io import atomic_path
+        with atomic_path({str(target)!r}) as tmp:
+            open(tmp, "wb").write(b"half a model" * 1000)
+            print("writing", flush=True)
+            time.sleep(60)
+        """, tmp_path) as p:
+        assert p.stdout.readline().strip() == "writing"
+        p.send_signal(signal.SIGKILL)
+        p.wait(30)
+        p.stdout.close()
+        p.stderr.close()
+    left = [f for f in os.listdir(tmp_path) if f.startswith(".tmp-")]
+    assert len(left) == 1 and left[0].startswith(f".tmp-{p.pid}-") and left[0].endswith("-m.npz")
+    assert load_model(target, "demo.format", "a demo model")[0]["n"] == 1  # the saved file is intact
+    save_model(target, "demo.format", {"n": 2}, {})
+    assert [f for f in os.listdir(tmp_path) if f.startswith(".tmp-")] == []
+    assert load_model(target, "demo.format", "a demo model")[0]["n"] == 2
+
+
+def test_sigterm_during_a_save_is_an_interrupt_that_cleans_up(tmp_path):
+    import signal
+
+    target = tmp_path / "m.npz"
+    save_model(target, "demo.format", {"n": 1}, {})
+    with _child(f"""
+        import time
+        from pyfast_nlp._io import atomic_path
+        try:
+            with atomic_path({str(target)!r}) as tmp:
+                open(tmp, "wb").write(b"half a model" * 1000)
+                print("writing", flush=True)
+                time.sleep(60)
+        except KeyboardInterrupt as e:
+            print("interrupted:", e, flush=True)
+        """, tmp_path) as p:
+        assert p.stdout.readline().strip() == "writing"
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=30)
+    assert "interrupted: terminated (SIGTERM)" in out, err
+    assert [f for f in os.listdir(tmp_path) if f.startswith(".tmp-")] == []
+    assert load_model(target, "demo.format", "a demo model")[0]["n"] == 1
+
+
+def test_progress_without_tqdm_prints_plain_lines(monkeypatch, capsys, corpus_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # as if tqdm were not installed
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    Vocab.build(corpus_path, progress=True)
+    err = capsys.readouterr().err
+    assert err.startswith("counting: 100% (") and err.strip().endswith(" s")
+    CharLM("rnn", hidden_size=4, num_layers=1).fit("hello world " * 40, seq_len=4, batch_size=2, max_steps=3,
+                                                   progress=True)
+    assert "charlm rnn: 100% (3/3 step)" in capsys.readouterr().err

@@ -19,9 +19,9 @@ def test_available_memory_is_a_plausible_number():
 
 
 def test_glove_refuses_a_model_larger_than_memory(small_machine):
-    n = 300_000  # 2 * n * 208 floats at dim 100: 476 MB
+    n = 300_000  # 2 * n * 208 floats at dim 100: 476 MB, twice (the last good epoch's are kept): 952 MB
     cooc = sp.coo_matrix((np.ones(2, np.float32), ([0, 1], [1, 0])), shape=(n, n))
-    with pytest.raises(MemoryError, match=r"GloVe with 300,000 words at dim 100 .* needs about 476\.\d MB"):
+    with pytest.raises(MemoryError, match=r"GloVe with 300,000 words at dim 100 .* needs about 952\.\d MB"):
         GloVe(dim=100, epochs=1).fit(cooc, [f"w{i}" for i in range(n)], progress=False)
     with pytest.raises(ValueError, match="dim must be"):
         GloVe(dim=10**6).fit(cooc, [f"w{i}" for i in range(n)], progress=False)
@@ -58,3 +58,12 @@ def test_memory_limit_variable_must_be_a_number(monkeypatch):
     monkeypatch.setenv("PYFAST_NLP_MEMORY_LIMIT", "lots")
     with pytest.raises(ValueError, match="PYFAST_NLP_MEMORY_LIMIT"):
         Vocab(["a"]).one_hot([0], dense=True)
+
+
+def test_memory_messages_tell_close_sizes_apart():
+    from pyfast_nlp._base import _human_pair
+
+    assert _human_pair(1.40 * 2 ** 30, 1.43 * 2 ** 30) == ("1.40 GB", "1.43 GB")
+    assert _human_pair(1.5 * 2 ** 30, 3 * 2 ** 30) == ("1.5 GB", "3.0 GB")
+    a, b = _human_pair(2 ** 30, 2 ** 30 + 5)
+    assert a != b

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from pyfast_nlp import (CountVectorizer, MultinomialNB, NotFittedError,
+from pyfast_nlp import (BernoulliNB, CountVectorizer, MultinomialNB, NotFittedError,
                         ZeroLikelihoodWarning)
 
 TRAIN = [
@@ -119,6 +119,17 @@ def test_dense_and_sparse_inputs_agree():
     a = MultinomialNB().fit(X, y).predict_proba(X)
     b = MultinomialNB().fit(sp.csr_matrix(X), y).predict_proba(sp.coo_matrix(X))
     assert np.allclose(a, b)
+
+
+def test_labels_and_binarize_are_checked():
+    from pyfast_nlp.exceptions import InvalidParameterError
+
+    X = sp.csr_matrix(np.eye(3))
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        MultinomialNB().fit(X, [0.1, 0.2, 0.3])
+    assert MultinomialNB().fit(X, [1.0, 2.0, 1.0]).classes_.tolist() == [1.0, 2.0]  # whole floats are classes
+    with pytest.raises(InvalidParameterError, match="'binarize' parameter"):
+        BernoulliNB(binarize="x").fit(X, [0, 1, 0])
 
 
 def test_bad_input():

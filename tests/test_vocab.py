@@ -79,8 +79,11 @@ def test_bad_ids():
 def test_empty_and_bad_corpus(tmp_path):
     with pytest.raises(ValueError, match="empty corpus"):
         Vocab.build([])
-    with pytest.raises(ValueError, match="empty corpus"):
+    with pytest.raises(ValueError, match="no tokens found in 1 document"):
         Vocab.build(["!!! ..."])
+    with pytest.raises(ValueError, match="no tokens found in 1 document; the tokenizer keeps words of 2 or more"):
+        Vocab.build(["a b c a"])  # one-letter words: the message says why, and how to keep them
+    assert Vocab.build(["a b c a"], tokenizer=Tokenizer(min_token_len=1), specials=()).tokens == ["a", "b", "c"]
     with pytest.raises(FileNotFoundError):
         Vocab.build(tmp_path / "nope.txt")
     bad = tmp_path / "bad.txt"

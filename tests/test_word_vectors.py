@@ -229,3 +229,14 @@ def test_truncated_npz_files_are_a_clear_error(tmp_path):
         WordVectors.load_npz(bad)
     with pytest.raises(ValueError, match="not a saved GloVe"):
         GloVe.load(bad)
+
+
+def test_duplicate_words(tmp_path):
+    vec = np.eye(3, dtype=np.float32)
+    with pytest.raises(ValueError, match="'a' is given twice \\(rows 0 and 2\\)"):
+        WordVectors(["a", "b", "a"], vec)
+    wv = WordVectors(["a", "b", "a"], vec, duplicates="first")
+    assert np.array_equal(wv["a"], vec[0])
+    p = tmp_path / "v.txt"
+    p.write_text("a 1 0 0\nb 0 1 0\na 0 0 1\n", encoding="utf-8")  # published files hold a few
+    assert np.array_equal(WordVectors.load(p)["a"], vec[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
@@ -11,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _core
-from .._base import resolve_threads
+from .._base import resolve_threads, sigterm_as_interrupt
 from .._io import atomic_path, check_file
 from ..text.corpus import DOCS_PER_BATCH, CorpusLike, open_corpus
 from ..text.tokenizer import Tokenizer
@@ -69,6 +70,15 @@ def _count(corpus: CorpusLike, vocab: Vocab, tokenizer: Optional[Tokenizer], win
     tmp_dir = os.fspath(tmp_dir) if tmp_dir is not None else tempfile.gettempdir()
     if not os.path.isdir(tmp_dir):
         raise ValueError(f"tmp_dir {tmp_dir!r} is not a directory")
+    with sigterm_as_interrupt():  # long work: SIGTERM stops it at the next chunk, as Ctrl-C does
+        return _count_corpus(corpus, vocab, tokenizer, window, symmetric, distance_weighting, num_threads,
+                             memory_limit, tmp_dir, progress, dense_bytes)
+
+
+def _count_corpus(corpus: CorpusLike, vocab: Vocab, tokenizer: Optional[Tokenizer], window: int,
+                  symmetric: bool, distance_weighting: bool, num_threads: int,
+                  memory_limit: Union[int, str], tmp_dir: str, progress: bool,
+                  dense_bytes: int) -> "_core.CooccurCounter":
     source = open_corpus(corpus, tokenizer, progress=progress, desc="co-occurrences")
     counter = _core.CooccurCounter(_rank_of_id(vocab), window=int(window), symmetric=bool(symmetric),
                                    distance_weighting=bool(distance_weighting),
@@ -179,6 +189,8 @@ def read_cooccurrence(path: "os.PathLike[str] | str", vocab_size: Optional[int] 
     ids below 1, and values that are not positive, finite and within float32's range raise
     ``ValueError``."""
     path = check_file(path)
+    if not stat.S_ISREG(os.stat(path).st_mode):  # /dev/zero, a FIFO: no size to check records against
+        raise ValueError(f"{path} is not a regular file, so not a co-occurrence file")
     size = os.path.getsize(path)
     if size % _RECORD.itemsize:
         raise ValueError(f"{path}: size {size} is not a multiple of the {_RECORD.itemsize}-byte "

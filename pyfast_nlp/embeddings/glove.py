@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _core
-from .._base import ParamsMixin, check_memory, progress_bar, resolve_threads
+from .._base import ParamsMixin, check_memory, exclusive_fit, progress_bar, resolve_threads, sigterm_as_interrupt
 from .._io import load_model, save_model
 from ..exceptions import check_is_fitted
 from ..text.vocab import Vocab
@@ -119,6 +119,9 @@ class GloVe(ParamsMixin):
             row, col, data = row[keep], col[keep], data[keep]
         if data.size == 0:
             raise ValueError("the co-occurrence matrix has no positive entries")
+        # an untrained model loses at most 1/2 f(X) (log X + its start)^2 per record, f <= 1
+        worst_log = max(abs(math.log(float(data.min()))), abs(math.log(float(data.max()))))
+        self._loss_ceiling = 10.0 * 0.5 * (worst_log + 1.0) ** 2
         return _core.glove_records(row.astype(np.int32, copy=False), col.astype(np.int32, copy=False),
                                    data.astype(np.float32, copy=False), vocab_size=n_words,
                                    x_max=float(self.x_max), alpha=float(self.alpha),
@@ -141,7 +144,18 @@ class GloVe(ParamsMixin):
         of ``vocab``. ``callback(epoch, loss)`` runs after each epoch; returning ``True``
         stops training. Ctrl-C comes back within a fraction of a second; the model stays
         usable, with the interrupted epoch partly trained and not counted in ``epochs_done_``
-        (``partial_fit`` continues from there)."""
+        (``partial_fit`` continues from there).
+
+        Divergence (a learning rate far too large) stops training with ``FloatingPointError``
+        and the parameters of the last good epoch: when a parameter or AdaGrad sum is no longer
+        finite, or the loss exceeds ten times the most an untrained model can lose (half the
+        largest squared log co-occurrence, plus one). A second ``fit`` on the same object while
+        one runs raises ``RuntimeError``."""
+        with exclusive_fit(self), sigterm_as_interrupt():
+            return self._fit(cooc, vocab, progress, callback)
+
+    def _fit(self, cooc: Any, vocab: Union[Vocab, Sequence[str]], progress: bool,
+             callback: Optional[Callable[[int, float], Any]]) -> "GloVe":
         self._check_params()
         words = self._words_of(vocab)
         n = len(words)
@@ -149,8 +163,9 @@ class GloVe(ParamsMixin):
             raise ValueError("the vocabulary is empty")
         block = _core.glove_block(dim=int(self.dim))
         nnz = int(getattr(cooc, "nnz", 0))
-        # parameters (vectors, biases, AdaGrad sums) and one 16-byte training record per entry
-        check_memory(2 * n * block * 4 + 16 * nnz, f"GloVe with {n:,} words at dim {self.dim} and {nnz:,} "
+        # parameters (vectors, biases, AdaGrad sums) twice (the last good epoch's are kept) and one
+        # 16-byte training record per entry
+        check_memory(2 * 2 * n * block * 4 + 16 * nnz, f"GloVe with {n:,} words at dim {self.dim} and {nnz:,} "
                      "co-occurrence entries", "lower dim, or raise min_count to shrink the vocabulary")
         records = self._records(cooc, n)
         params = np.empty((2 * n, block), dtype=np.float32)
@@ -169,12 +184,17 @@ class GloVe(ParamsMixin):
                     callback: Optional[Callable[[int, float], Any]] = None) -> "GloVe":
         """Continue training (AdaGrad state included) for ``epochs`` more epochs; on an
         unfitted model, start as ``fit`` would. Works after :meth:`load`."""
+        with exclusive_fit(self), sigterm_as_interrupt():
+            return self._partial_fit(cooc, vocab, epochs, progress, callback)
+
+    def _partial_fit(self, cooc: Any, vocab: Optional[Union[Vocab, Sequence[str]]], epochs: int, progress: bool,
+                     callback: Optional[Callable[[int, float], Any]]) -> "GloVe":
         if not hasattr(self, "params_"):
             if vocab is None:
                 raise ValueError("the first partial_fit needs the vocabulary")
             saved, self.epochs = self.epochs, epochs
             try:
-                return self.fit(cooc, vocab, progress=progress, callback=callback)
+                return self._fit(cooc, vocab, progress, callback)
             finally:
                 self.epochs = saved
         if vocab is not None and self._words_of(vocab) != self.words_:
@@ -208,9 +228,11 @@ class GloVe(ParamsMixin):
         n_rec = len(records)
         sizes = records.tile_sizes()
         threads = resolve_threads(self.num_threads)
+        last_good = np.empty_like(self.params_)  # the parameters after the last good epoch
         with progress_bar(progress and epochs > 0, total=epochs * n_rec, unit="rec", unit_scale=True,
                           desc="GloVe") as bar:
             for _ in range(epochs):
+                np.copyto(last_good, self.params_)
                 if self.order == "blocked":  # a new tile order every epoch
                     order = np.random.default_rng([int(self.seed), self.epochs_done_]).permutation(len(sizes))
                 else:  # the records' one shuffled order, as the reference
@@ -231,18 +253,31 @@ class GloVe(ParamsMixin):
                     bar.update(int(ends[e - 1] - (ends[b - 1] if b else 0)))
                     b = e
                 loss = cost / n_rec
+                self._check_diverged(loss, last_good)
                 self.loss_history_.append(loss)
                 self.epochs_done_ += 1
                 self.skipped_ += skipped
                 self.last_epoch_seconds_ = time.perf_counter() - t0
                 if hasattr(bar, "set_postfix"):
                     bar.set_postfix(epoch=self.epochs_done_, loss=f"{loss:.4f}")
-                if not math.isfinite(loss):
-                    raise FloatingPointError(f"the loss became {loss} at epoch {self.epochs_done_}; "
-                                             "lower learning_rate")
                 if callback is not None and callback(self.epochs_done_, loss) is True:
                     break
         return self
+
+    def _check_diverged(self, loss: float, last_good: np.ndarray) -> None:
+        """After an epoch: a loss no untrained model reaches, or a parameter or AdaGrad sum that
+        is no longer finite, means the run diverged; the last good epoch's parameters come back."""
+        ceiling = getattr(self, "_loss_ceiling", math.inf)
+        finite = bool(np.all(np.isfinite(self.params_)))
+        if finite and math.isfinite(loss) and loss <= ceiling:
+            return
+        np.copyto(self.params_, last_good)
+        why = (f"the loss reached {loss:.4g}" if math.isfinite(loss) and loss > ceiling
+               else f"the loss became {loss}" if not math.isfinite(loss) else "parameters became infinite or NaN")
+        raise FloatingPointError(
+            f"training diverged in epoch {self.epochs_done_ + 1} ({why}; an untrained model loses at most "
+            f"{ceiling / 10:.3g} per record): learning_rate={self.learning_rate} is too large, try "
+            f"{self.learning_rate / 10:g}. The model keeps the parameters of epoch {self.epochs_done_}.")
 
     # ------------------------------------------------------------------ results
     def _check_fitted(self) -> None:
@@ -286,6 +321,9 @@ class GloVe(ParamsMixin):
         """Save everything needed to continue training (parameters, AdaGrad state,
         vocabulary, settings, loss history) to one ``.npz``, atomically."""
         self._check_fitted()
+        if not np.all(np.isfinite(self.params_)):  # a file that load() would refuse: keep the old one
+            raise FloatingPointError("the model holds NaN or infinity (training diverged: try a smaller "
+                                     "learning_rate); it was not saved, and any file already there is unchanged")
         meta = {"params": {k: v for k, v in self.get_params().items() if k != "init"},
                 "words": self.words_, "loss_history": self.loss_history_, "epochs_done": self.epochs_done_,
                 "skipped": self.skipped_}

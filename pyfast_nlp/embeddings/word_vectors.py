@@ -40,7 +40,11 @@ class WordVectors:
     ['man', 'queen']
     """
 
-    def __init__(self, words: Sequence[str], vectors: np.ndarray) -> None:
+    def __init__(self, words: Sequence[str], vectors: np.ndarray, duplicates: str = "error") -> None:
+        """``duplicates``: a word given twice is a ``ValueError`` (``"error"``), or resolves to its
+        first row (``"first"``, what the file loaders use: published vector files hold a few)."""
+        if duplicates not in ("error", "first"):
+            raise ValueError(f"duplicates must be 'error' or 'first', not {duplicates!r}")
         words = list(words)
         vec = np.asarray(vectors)
         if vec.ndim != 2:
@@ -59,7 +63,10 @@ class WordVectors:
         for i, w in enumerate(words):
             if not isinstance(w, str):
                 raise TypeError(f"words must be str; row {i} is {type(w).__name__}")
-            index.setdefault(w, i)  # a repeated word resolves to its first row
+            first = index.setdefault(w, i)  # a repeated word resolves to its first row
+            if first != i and duplicates == "error":
+                raise ValueError(f"the word {w!r} is given twice (rows {first} and {i}); "
+                                 "pass duplicates='first' to keep the first")
         self.words = words
         self.vectors = vec
         self._index = index
@@ -417,7 +424,7 @@ class WordVectors:
         line are its values)."""
         path = check_file(path)
         words, vec = _core.read_vectors_text(path, header=False, threads=resolve_threads(num_threads))
-        return cls(words, vec)
+        return cls(words, vec, duplicates="first")
 
     @classmethod
     def load_word2vec(cls, path: PathLike, binary: bool = False, num_threads: int = -1) -> "WordVectors":
@@ -428,7 +435,7 @@ class WordVectors:
             words, vec = _core.read_word2vec_binary(path)
         else:
             words, vec = _core.read_vectors_text(path, header=True, threads=resolve_threads(num_threads))
-        return cls(words, vec)
+        return cls(words, vec, duplicates="first")
 
     @classmethod
     def load_npz(cls, path: PathLike) -> "WordVectors":
@@ -438,7 +445,7 @@ class WordVectors:
             raise ValueError(f"{path} is not a word-vectors .npz file (no 'words' and 'vectors' arrays)")
         word_list, vec = str_array(arrays["words"], path, "words"), arrays["vectors"]
         try:
-            return cls(word_list, vec)
+            return cls(word_list, vec, duplicates="first")
         except (TypeError, ValueError) as e:
             raise ValueError(f"{path}: {e}") from None
 

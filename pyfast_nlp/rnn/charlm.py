@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from .._base import ParamsMixin, check_memory, progress_bar, resolve_threads
+from .._base import ParamsMixin, check_memory, exclusive_fit, progress_bar, resolve_threads, sigterm_as_interrupt
 from .._io import load_model, save_model
 from ..exceptions import check_is_fitted
 from ..text.corpus import read_text
@@ -184,7 +184,23 @@ class CharLM(ParamsMixin):
         Gradients are clipped by global norm ``clip`` (None: no clipping), as
         ``torch.nn.utils.clip_grad_norm_`` does; ``optimizer`` is "adam", "sgd" or "adagrad"
         (PyTorch's update rules).
+
+        Divergence (a learning rate far too large) stops training with ``FloatingPointError``:
+        when a step's loss exceeds 3 log2(V) + 10 bits per character (a fresh model guesses at
+        about log2(V)), the weights go back to the last snapshot, taken every
+        ``snapshot_every`` steps, and the message suggests a smaller ``lr``. A second ``fit`` on
+        the same object while one runs raises ``RuntimeError``.
         """
+        with exclusive_fit(self), sigterm_as_interrupt():
+            return self._fit(text, seq_len, batch_size, epochs, max_steps, lr, optimizer, clip, val_fraction,
+                             num_threads, progress, checkpoint, checkpoint_every, callback, resume)
+
+    _SNAPSHOT_EVERY = 100  # steps between in-memory copies of the weights (divergence goes back to one)
+
+    def _fit(self, text: TextLike, seq_len: int, batch_size: int, epochs: Optional[int], max_steps: Optional[int],
+             lr: float, optimizer: str, clip: Optional[float], val_fraction: float, num_threads: Optional[int],
+             progress: bool, checkpoint: Optional[TextLike], checkpoint_every: int,
+             callback: Optional[Callable[[Dict[str, Any]], Optional[bool]]], resume: bool) -> "CharLM":
         self._check_params()
         threads = resolve_threads(num_threads)
         text = read_text(text)
@@ -270,6 +286,9 @@ class CharLM(ParamsMixin):
             return buffers[name][:size].reshape(shape)
 
         self._sampler = None
+        limit_bits = 3.0 * math.log2(max(len(self.vocab_), 2)) + 10.0  # no model still learning loses this much
+        snapshot = {k: v.copy() for k, v in self.params_.items()}
+        snapshot_step = state["global_step"]
         with progress_bar(progress and state["global_step"] < total_steps, total=total_steps,
                           initial=state["global_step"], unit="step", desc=f"charlm {self.cell}") as bar:
             while state["global_step"] < total_steps and not stop:
@@ -295,10 +314,24 @@ class CharLM(ParamsMixin):
                         f"{norm}; the weights are those before this step"
                         + (f" and the last checkpoint is {os.fspath(checkpoint)}" if checkpoint else "")
                         + "; try a smaller lr or clip")
+                if loss / LN2 > limit_bits:
+                    for k, v in snapshot.items():
+                        np.copyto(self.params_[k], v)
+                    self._sampler = None
+                    raise FloatingPointError(
+                        f"training diverged at step {step} (epoch {state['epoch']}): {loss / LN2:.4g} bits per "
+                        f"character, where guessing uniformly over the {len(self.vocab_)} characters costs "
+                        f"{math.log2(len(self.vocab_)):.2f}; lr={lr:g} is too large, try {lr / 10:g}. The weights "
+                        f"are those of step {snapshot_step}"
+                        + (f"; the last checkpoint is {os.fspath(checkpoint)}" if checkpoint else ""))
                 stack.update(opt, grads, result)
                 hidden = result.state
                 state["global_step"] = step
                 state["pos"] = t0 + T
+                if step % self._SNAPSHOT_EVERY == 0:
+                    for k, v in self.params_.items():
+                        np.copyto(snapshot[k], v)
+                    snapshot_step = step
                 bits = loss / LN2
                 info: Dict[str, Any] = {"step": step, "epoch": state["epoch"], "loss_bits": bits,
                                         "grad_norm": norm, "chars": T * B}
@@ -489,6 +522,12 @@ class CharLM(ParamsMixin):
         for name in self.params_:
             out[name] = name if name.startswith(("decoder", "embedding")) else f"rnn.{name}"
         return out
+
+    def state_dict(self) -> Dict[str, np.ndarray]:
+        """The weights as numpy arrays (copies) under PyTorch's names, the keys of
+        :meth:`to_torch_state_dict`, without needing torch."""
+        self._check_fitted()
+        return {t: self.params_[k].copy() for k, t in self._torch_names().items()}
 
     def to_torch_state_dict(self) -> Dict[str, Any]:
         """The weights as a PyTorch ``state_dict`` (needs torch) for a module with submodules

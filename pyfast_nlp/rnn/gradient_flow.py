@@ -77,7 +77,8 @@ def gradient_flow(model: Any, text: Optional[str] = None, steps: int = 100, laye
                   ) -> Dict[str, np.ndarray]:
     """How gradients travel back through time in a recurrent layer.
 
-    ``model`` is a fitted ``CharLM`` (reading ``text``, at least ``steps + 2`` characters) or
+    ``model`` is a ``CharLM`` (reading ``text``, at least ``steps + 2`` characters; an unfitted one
+    is measured freshly initialised over the text's characters, and is left unfitted) or
     the weights of one layer, ``{"cell": "rnn"|"lstm"|"gru", "w_ih", "w_hh", "b_ih", "b_hh"}``
     in PyTorch's layout (reading ``inputs``: floats (T, I) or integer ids (T,), T >= steps).
     The layer (default: a CharLM's top one) reads its input from a zero state; at the last
@@ -109,7 +110,9 @@ def gradient_flow(model: Any, text: Optional[str] = None, steps: int = 100, laye
         raise TypeError("model must be a fitted CharLM or a dict of one layer's weights")
     if text is None:
         raise ValueError("a CharLM needs the text to read")
-    model._check_fitted()
+    if not hasattr(model, "params_"):  # a fresh model: PyTorch's initialisation over the text's characters
+        model = type(model)(**model.get_params()).fit(text, seq_len=1, batch_size=1, max_steps=0,
+                                                      val_fraction=0, progress=False)
     L = int(model.num_layers)
     layer = L - 1 if layer is None else int(layer)
     if not 0 <= layer < L:

@@ -215,6 +215,11 @@ def find_units(model: Any, text: str, feature: Union[str, Sequence[float]], top:
                          f"feature of shape {feat.shape}")
     if not np.all(np.isfinite(feat)):
         raise ValueError("the feature holds NaN or infinity")
+    if feat.size and np.all(feat == feat[0]):
+        import warnings
+
+        warnings.warn("the feature is constant over this text, so every unit correlates 0 with it; "
+                      "use a text where it changes", RuntimeWarning, stacklevel=2)
     states = model.hidden_states(text, num_threads=num_threads)
     f = feat - feat.mean()
     fn = np.sqrt((f * f).sum())

@@ -29,6 +29,7 @@ from __future__ import annotations
 import copy
 import itertools
 import os
+import re
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -38,7 +39,7 @@ from .._base import progress_bar
 from .._io import check_file
 from .tokenizer import Tokenizer
 
-__all__ = ["Corpus", "CorpusLike", "open_corpus", "read_text", "KINDS"]
+__all__ = ["Corpus", "CorpusLike", "Text", "open_corpus", "read_text", "KINDS"]
 
 KINDS = ("path", "texts", "tokens", "ids")
 CorpusLike = Union[str, "os.PathLike[str]", Iterable[str], Iterable[bytes], Iterable[Sequence[str]],
@@ -189,12 +190,32 @@ def open_corpus(corpus: CorpusLike, tokenizer: Optional[Tokenizer] = None, *,
     return Corpus(kind, items, tok, path, size, progress, desc)
 
 
+class Text(str):
+    """A ``str`` that is always the text itself, never a file name: ``CharLM().fit(Text("notes.txt"))``
+    trains on the nine characters."""
+
+
+_PATH_LIKE = re.compile(r"[^\s]*[/\\][^\s]*|[\w.-]+\.[A-Za-z][A-Za-z0-9]{0,4}")
+
+
 def read_text(text: Union[str, bytes, "os.PathLike[str]"]) -> str:
-    """A whole corpus as one ``str``, for character models: a ``str`` is the text itself; an
-    ``os.PathLike``, or a ``str`` with no newline that names an existing file, is read as
-    UTF-8; ``bytes`` are decoded as UTF-8."""
-    if isinstance(text, os.PathLike) or (isinstance(text, str) and "\n" not in text and len(text) < 4096
-                                         and os.path.isfile(text)):
+    """A whole corpus as one ``str``, for character models.
+
+    An ``os.PathLike`` is a UTF-8 file to read. A ``str`` is the text itself unless it is one line
+    that names an existing file, which is read, or looks like a path (a ``/`` in one word, or
+    ``name.ext``) and names nothing, which is a ``FileNotFoundError`` (a mistyped path is not a
+    corpus); a directory or a special file (FIFO, device) is refused. :class:`Text` marks a str as
+    text whatever it looks like. ``bytes`` are decoded as UTF-8."""
+    if isinstance(text, str) and not isinstance(text, Text) and "\n" not in text and len(text) < 4096:
+        if os.path.exists(text):
+            if not os.path.isfile(text):
+                raise ValueError(f"{text} is a directory or special file, not a text file (pass "
+                                 "pyfast_nlp.text.Text(...) to use the string itself as the text)")
+        elif _PATH_LIKE.fullmatch(text):
+            raise FileNotFoundError(f"no such file: {text} (pass pyfast_nlp.text.Text(...) to use the string "
+                                    "itself as the text)")
+    if isinstance(text, os.PathLike) or (isinstance(text, str) and not isinstance(text, Text) and "\n" not in text
+                                         and len(text) < 4096 and os.path.isfile(text)):
         path = check_file(text)
         with open(path, "rb") as f:
             raw = f.read()
@@ -209,7 +230,7 @@ def read_text(text: Union[str, bytes, "os.PathLike[str]"]) -> str:
             raise ValueError(f"text is not valid UTF-8 (byte {e.start}): {e.reason}") from None
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, bytes or a path, not {type(text).__name__}")
-    return text
+    return str(text)
 
 
 # ---------------------------------------------------------------------- helpers

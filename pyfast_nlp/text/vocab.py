@@ -92,7 +92,15 @@ class Vocab:
             counter.add_token_lists(source.token_lists())
         terms, counts, _ = counter.result()
         if len(terms) == 0:
-            raise ValueError("empty corpus: no tokens found")
+            if counter.documents == 0:
+                raise ValueError("empty corpus: no documents")
+            tok = source.tokenizer
+            hint = ""
+            if tok.pattern == "word" and tok.min_token_len > 1:
+                hint = (f"; the tokenizer keeps words of {tok.min_token_len} or more characters "
+                        "(Tokenizer(min_token_len=1) keeps one-letter words)")
+            n = counter.documents
+            raise ValueError(f"no tokens found in {n:,} document{'s' if n != 1 else ''}" + hint)
         counts = np.asarray(counts, dtype=np.int64)
         special_set = set(specials)
         keep = [i for i, t in enumerate(terms) if counts[i] >= min_count and t not in special_set]
