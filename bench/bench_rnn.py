@@ -130,7 +130,7 @@ def ours_train(text_path: str, cell: str, H: int, L: int, threads: int, steps: i
     lm.fit(text, seq_len=T, batch_size=B, max_steps=0, val_fraction=0, progress=False)
     base[0] = rss_mb()
     t0 = time.perf_counter()
-    lm.fit(text, seq_len=T, batch_size=B, max_steps=steps + 1, val_fraction=0, num_threads=threads,
+    lm.fit(text, seq_len=T, batch_size=B, max_steps=steps + 1, val_fraction=0, num_threads=threads, state_reset=0,
            progress=False, callback=cb)
     times = [b - a for a, b in zip(stamps, stamps[1:])]
     del t0

@@ -230,6 +230,26 @@ def _human_pair(a: float, b: float) -> tuple:
     return f"{int(a):,} bytes", f"{int(b):,} bytes"
 
 
+def max_line_bytes() -> int:
+    """The longest line the file readers accept: ``PYFAST_NLP_MAX_LINE_BYTES`` if set, else 1 GiB,
+    or a quarter of the memory available (``PYFAST_NLP_MEMORY_LIMIT`` counts) when that is less.
+    A file with no newline (``/dev/zero``, a minified file) is then a clear ``ValueError``."""
+    env = os.environ.get("PYFAST_NLP_MAX_LINE_BYTES")
+    if env:
+        try:
+            return max(1, int(float(env)))
+        except ValueError:
+            raise ValueError(f"PYFAST_NLP_MAX_LINE_BYTES must be a number of bytes, not {env!r}") from None
+    avail = available_memory()
+    limit = os.environ.get("PYFAST_NLP_MEMORY_LIMIT")
+    if limit:
+        try:
+            avail = min(avail, int(float(limit)))
+        except ValueError:
+            pass
+    return int(max(1 << 20, min(1 << 30, avail // 4)))
+
+
 def check_memory(nbytes: float, what: str, hint: str = "") -> None:
     """Refuse, before allocating, work that needs more memory than the machine has: a clear
     MemoryError instead of swapping or the kernel's OOM killer. ``PYFAST_NLP_MEMORY_LIMIT``

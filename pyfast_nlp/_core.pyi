@@ -87,7 +87,7 @@ class LineReader:
     """
     A UTF-8 text file read in chunks of whole lines (a line is a document).
     """
-    def __init__(self, path: str, chunk_bytes: typing.SupportsInt | typing.SupportsIndex = 16777216) -> None:
+    def __init__(self, path: str, chunk_bytes: typing.SupportsInt | typing.SupportsIndex = 16777216, max_line_bytes: typing.SupportsInt | typing.SupportsIndex = 1073741824) -> None:
         ...
     def tokenize_next(self, config: AnalyzerConfig, threads: typing.SupportsInt | typing.SupportsIndex = -1) -> typing.Any:
         """
@@ -105,7 +105,7 @@ class TermCounter:
     """
     def __init__(self, config: AnalyzerConfig, threads: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
         ...
-    def add_file(self, path: str, progress: collections.abc.Callable[[int, int], None] | None = None) -> None:
+    def add_file(self, path: str, progress: collections.abc.Callable[[int, int], None] | None = None, max_line_bytes: typing.SupportsInt | typing.SupportsIndex = 1073741824) -> None:
         """
         Analyze and count every line of a UTF-8 file, streamed.
         """
@@ -146,7 +146,7 @@ class CooccurCounter:
     """
     def __init__(self, rank_of_id: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], *, window: typing.SupportsInt | typing.SupportsIndex, symmetric: bool, distance_weighting: bool, memory_limit: typing.SupportsInt | typing.SupportsIndex, tmp_dir: str, threads: typing.SupportsInt | typing.SupportsIndex = -1, dense_bytes: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
         ...
-    def add_file(self, config: AnalyzerConfig, vocabulary: StringIndex, path: str, progress: collections.abc.Callable[[int, int], None] | None = None) -> None:
+    def add_file(self, config: AnalyzerConfig, vocabulary: StringIndex, path: str, progress: collections.abc.Callable[[int, int], None] | None = None, max_line_bytes: typing.SupportsInt | typing.SupportsIndex = 1073741824) -> None:
         """
         Analyze and count every line of a UTF-8 file, streamed.
         """

@@ -12,13 +12,16 @@ from typing import Any, Dict, Iterator, Optional, Tuple
 import numpy as np
 
 
-def check_file(path: "os.PathLike[str] | str") -> str:
-    """``path`` as a str, after checking that it names an existing file (not a directory)."""
+def check_file(path: "os.PathLike[str] | str", regular: bool = False) -> str:
+    """``path`` as a str, after checking that it names an existing file (not a directory); with
+    ``regular``, not a FIFO or a device either (what is read whole must end)."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path}")
     if os.path.isdir(path):
         raise IsADirectoryError(f"is a directory, not a text file: {path}")
+    if regular and not os.path.isfile(path):
+        raise ValueError(f"{path} is not a regular file (a FIFO or a device such as /dev/zero cannot be read whole)")
     return path
 
 
@@ -75,11 +78,14 @@ def atomic_path(path: "os.PathLike[str] | str") -> Iterator[str]:
             yield tmp
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(e, OSError) and e.errno is not None and e.filename == tmp:
+            # a writer failed on the hidden temporary: name the file the user asked for
+            raise OSError(e.errno, e.strerror, path) from None
         raise
 
 
@@ -147,7 +153,7 @@ def save_model(path: "os.PathLike[str] | str", fmt: str, meta: Dict[str, Any], a
 def load_model(path: "os.PathLike[str] | str", fmt: str, what: str) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
     """``(meta, arrays)`` of a file written by :func:`save_model` with format ``fmt``; a missing,
     damaged or foreign file is a clear error naming ``what`` was expected."""
-    path = check_file(path)
+    path = check_file(path, regular=True)
     arrays = read_npz(path, what)
     meta = json_meta(arrays, path, what, fmt)
     arrays.pop("meta")

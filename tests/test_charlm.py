@@ -72,7 +72,7 @@ def test_training_matches_torch(corpus):
         opt.step()
         losses.append(loss.item() / np.log(2))
     ours = CharLM("lstm", hidden_size=32, num_layers=2, seed=0)
-    ours.fit(text, seq_len=16, batch_size=4, max_steps=10, num_threads=1, progress=False)
+    ours.fit(text, seq_len=16, batch_size=4, max_steps=10, num_threads=1, progress=False, state_reset=0)
     assert np.allclose([h["loss_bits"] for h in ours.history_], losses, atol=1e-4)
     for k, v in ours.to_torch_state_dict().items():
         assert np.abs(v.numpy() - m.state_dict()[k].numpy()).max() < 1e-4, k
@@ -206,6 +206,27 @@ def test_a_second_fit_in_another_thread_is_refused(corpus):
     t.join()
     assert errors and "already running" in errors[0]
     assert len(lm.history_) == 200  # the first fit was not disturbed
+
+
+@pytest.mark.parametrize("p", [0.0, 0.5, 1.0])
+def test_state_reset_zeroes_a_fraction_of_the_streams_at_chunk_boundaries(corpus, monkeypatch, p):
+    from pyfast_nlp.rnn.core import LayerStack
+
+    seen = []
+    real = LayerStack.train_step
+
+    def spy(self, x, y, state, *args, **kwargs):
+        seen.append(np.abs(state["h"]).sum(axis=(0, 2)) == 0)  # which streams start from zero
+        return real(self, x, y, state, *args, **kwargs)
+
+    monkeypatch.setattr(LayerStack, "train_step", spy)
+    CharLM("gru", hidden_size=8, num_layers=2, seed=0).fit(corpus[:50_000], seq_len=8, batch_size=16, max_steps=20,
+                                                           progress=False, state_reset=p)
+    assert seen[0].all()  # the first chunk of an epoch starts from zero
+    zeroed = np.mean([z.mean() for z in seen[1:]])
+    assert (zeroed == 0.0) if p == 0.0 else (zeroed == 1.0) if p == 1.0 else 0.3 < zeroed < 0.7
+    with pytest.raises(ValueError, match="state_reset must be a probability"):
+        CharLM("gru", hidden_size=8, num_layers=1).fit(corpus[:5000], max_steps=1, state_reset=1.5, progress=False)
 
 
 def test_callback_stops_training(corpus):

@@ -319,8 +319,8 @@ def test_a_failing_spill_is_a_clear_error_and_leaves_nothing(tmp_path):
         resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 16, 1 << 16))
         try:
             cooccur._count(docs, vocab, ws, 7, True, True, 1, "16MB", {str(spill)!r}, False, dense_bytes=64)
-        except RuntimeError as e:
-            print("ERROR:", e)
+        except OSError as e:  # with the errno, and the folder as its file name
+            print("ERROR:", e.errno, e.filename, e)
     """)
     # The child imports the same pyfast_nlp as this process (installed, or a built tree).
     import pyfast_nlp
@@ -329,5 +329,8 @@ def test_a_failing_spill_is_a_clear_error_and_leaves_nothing(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          cwd=str(tmp_path), env=env)
     assert out.returncode == 0, out.stderr
-    assert "ERROR: spilling co-occurrence counts to" in out.stdout and "too large" in out.stdout
+    import errno
+
+    assert f"ERROR: {errno.EFBIG} {spill} " in out.stdout and "spilling co-occurrence counts failed" in out.stdout
+    assert "too large" in out.stdout
     assert os.listdir(spill) == []

@@ -141,3 +141,43 @@ def test_progress_without_tqdm_prints_plain_lines(monkeypatch, capsys, corpus_pa
     CharLM("rnn", hidden_size=4, num_layers=1).fit("hello world " * 40, seq_len=4, batch_size=2, max_steps=3,
                                                    progress=True)
     assert "charlm rnn: 100% (3/3 step)" in capsys.readouterr().err
+
+
+def test_file_errors_are_oserrors_naming_the_users_path(tmp_path):
+    import errno
+
+    from pyfast_nlp import WordVectors, _core
+    from pyfast_nlp._io import atomic_path
+
+    with pytest.raises(FileNotFoundError) as e:
+        _core.read_vectors_text(str(tmp_path / "missing.txt"), header=False)
+    assert e.value.errno == errno.ENOENT and e.value.filename == str(tmp_path / "missing.txt")
+    with pytest.raises(OSError) as e:  # /dev/full: every write fails with ENOSPC
+        _core.write_vectors_text("/dev/full", ["a"], np.ones((1, 4), np.float32), header=False)
+    assert e.value.errno == errno.ENOSPC and e.value.filename == "/dev/full"
+    target = tmp_path / "v.txt"
+    with pytest.raises(OSError) as e:  # a writer failing on the hidden temporary names the target
+        with atomic_path(target) as tmp:
+            raise OSError(errno.ENOSPC, "error writing: No space left on device", tmp)
+    assert e.value.errno == errno.ENOSPC and e.value.filename == str(target)
+    assert not target.exists() and [f for f in os.listdir(tmp_path) if f.startswith(".tmp-")] == []
+    with pytest.raises(ValueError, match="not a regular file"):
+        Vocab.load("/dev/zero")
+    with pytest.raises(ValueError, match="not a regular file"):
+        WordVectors.load("/dev/zero", format="glove")
+
+
+def test_a_line_without_end_is_refused_not_grown_until_memory_runs_out(monkeypatch, tmp_path):
+    from pyfast_nlp import Tokenizer
+
+    monkeypatch.setenv("PYFAST_NLP_MAX_LINE_BYTES", str(1 << 20))
+    with pytest.raises(ValueError, match=r"/dev/zero, line 1: longer than max_line_bytes=1048576"):
+        Vocab.build("/dev/zero")
+    with pytest.raises(ValueError, match="longer than max_line_bytes"):
+        cooccurrence("/dev/zero", ["a"], progress=False)
+    p = tmp_path / "minified.txt"
+    p.write_text("word " * 300000, encoding="utf-8")  # 1.5 MB, no newline
+    with pytest.raises(ValueError, match="line 1: longer than max_line_bytes"):
+        list(Tokenizer().tokenize_file(p))
+    monkeypatch.setenv("PYFAST_NLP_MAX_LINE_BYTES", str(4 << 20))
+    assert Vocab.build(p, specials=()).tokens == ["word"]

@@ -116,9 +116,9 @@ void init_embeddings(py::module_& m) {
            "Analyze and count a batch of texts; `first_doc` numbers the first in error messages.")
       .def("add_file",
            [](CooccurCounter& c, const AnalyzerConfig& config, const PyVocabulary& vocabulary,
-              const std::string& path, const Progress& progress) {
+              const std::string& path, const Progress& progress, size_t max_line_bytes) {
              py::gil_scoped_release nogil;
-             LineReader r(path);
+             LineReader r(path, size_t(1) << 24, max_line_bytes);
              std::vector<std::string_view> lines;
              while (r.next(lines)) {
                try {
@@ -132,6 +132,7 @@ void init_embeddings(py::module_& m) {
              }
            },
            py::arg("config"), py::arg("vocabulary"), py::arg("path"), py::arg("progress") = py::none(),
+           py::arg("max_line_bytes") = size_t(1) << 30,
            "Analyze and count every line of a UTF-8 file, streamed.")
       .def("to_coo",
            [](CooccurCounter& c, int threads) {

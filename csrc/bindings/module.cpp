@@ -5,9 +5,11 @@
 #include <string>
 
 #include "common/cpu.h"
+#include "common/file_error.h"
 #include "common/parallel.h"
 #include "embeddings/vectors_io.h"
 #include "text/analyzer.h"
+#include "text/count.h"
 
 namespace py = pybind11;
 
@@ -28,6 +30,14 @@ PYBIND11_MODULE(_core, m) {
       PyErr_SetString(PyExc_ValueError, e.what());
     } catch (const pfn::VectorsFormatError& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const pfn::LineTooLong& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const pfn::FileError& e) {  // OSError(errno, reason, path): the errno's own subclass
+      PyObject* args = Py_BuildValue("(isN)", e.err, e.reason.c_str(), PyUnicode_DecodeFSDefault(e.path.c_str()));
+      if (args) {
+        PyErr_SetObject(PyExc_OSError, args);
+        Py_DECREF(args);
+      }
     }
   });
 

@@ -78,9 +78,9 @@ class PyTermCounter {
     with_docs(docs, [&](const std::vector<std::string_view>& v) { counter_.add(v); });
   }
 
-  void add_file(const std::string& path, const Progress& progress) {
+  void add_file(const std::string& path, const Progress& progress, size_t max_line_bytes) {
     py::gil_scoped_release nogil;
-    LineReader r(path);
+    LineReader r(path, size_t(1) << 24, max_line_bytes);
     std::vector<std::string_view> lines;
     while (r.next(lines)) {
       try {
@@ -180,7 +180,8 @@ void init_text(py::module_& m) {
       py::arg("config"), py::arg("docs"), py::arg("threads") = -1);
 
   py::class_<LineReader>(m, "LineReader", "A UTF-8 text file read in chunks of whole lines (a line is a document).")
-      .def(py::init<const std::string&, size_t>(), py::arg("path"), py::arg("chunk_bytes") = size_t(1) << 24)
+      .def(py::init<const std::string&, size_t, size_t>(), py::arg("path"), py::arg("chunk_bytes") = size_t(1) << 24,
+           py::arg("max_line_bytes") = size_t(1) << 30)
       .def(
           "tokenize_next",
           [](LineReader& r, const AnalyzerConfig& config, int threads) -> py::object {
@@ -205,6 +206,7 @@ void init_text(py::module_& m) {
       .def(py::init<const AnalyzerConfig&, int>(), py::arg("config"), py::arg("threads") = -1)
       .def("add_texts", &PyTermCounter::add_texts, py::arg("docs"), "Analyze and count a batch of str/bytes documents.")
       .def("add_file", &PyTermCounter::add_file, py::arg("path"), py::arg("progress") = py::none(),
+           py::arg("max_line_bytes") = size_t(1) << 30,
            "Analyze and count every line of a UTF-8 file, streamed.")
       .def("add_token_lists", &PyTermCounter::add_token_lists, py::arg("lists"),
            "Count documents already tokenized (each token is one term; the configuration is not applied).")

@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "common/file_error.h"
 #include "common/buffer.h"
 #include "common/parallel.h"
 
@@ -91,10 +92,9 @@ void write_all(int fd, const void* p, size_t bytes, uint64_t offset, const std::
     ssize_t w = ::pwrite(fd, c, bytes, static_cast<off_t>(offset));
     if (w < 0) {
       if (errno == EINTR) continue;
-      throw std::runtime_error("spilling co-occurrence counts to " + dir + " failed: " +
-                               std::strerror(errno));
+      throw FileError("spilling co-occurrence counts failed in", dir);
     }
-    if (w == 0) throw std::runtime_error("spilling co-occurrence counts to " + dir + " failed: short write");
+    if (w == 0) throw FileError("spilling co-occurrence counts failed in", dir, ENOSPC);
     c += w;
     bytes -= static_cast<size_t>(w);
     offset += static_cast<uint64_t>(w);
@@ -106,8 +106,7 @@ void read_all(int fd, void* p, size_t bytes, uint64_t offset) {
   while (bytes) {
     ssize_t r = ::pread(fd, c, bytes, static_cast<off_t>(offset));
     if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) throw std::runtime_error(std::string("reading spilled co-occurrence counts failed: ") +
-                                         (r < 0 ? std::strerror(errno) : "file truncated"));
+    if (r <= 0) throw FileError("reading spilled co-occurrence counts failed in", "the spill folder", r < 0 ? errno : 0);
     c += r;
     bytes -= static_cast<size_t>(r);
     offset += static_cast<uint64_t>(r);
@@ -405,8 +404,7 @@ void CooccurCounter::spill(Shard& sh) {
     name.push_back('\0');
     int fd = ::mkstemp(name.data());
     if (fd < 0)
-      throw std::runtime_error("cannot create a temporary file in " + cfg_.tmp_dir + ": " +
-                               std::strerror(errno));
+      throw FileError("cannot create a temporary file in", cfg_.tmp_dir);
     ::unlink(name.data());  // nothing is left behind, whatever happens next
     sh.fd = fd;
   }
@@ -788,7 +786,7 @@ CooMatrix CooccurCounter::merge_coo(int workers, const std::function<void()>& po
 // ------------------------------------------------------------------ sinks
 GloveRecordFileSink::GloveRecordFileSink(const std::string& path, bool mirror)
     : path_(path), f_(std::fopen(path.c_str(), "wb")), mirror_(mirror) {
-  if (!f_) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+  if (!f_) throw FileError("cannot write", path);
   buf_.reserve(1 << 20);
 }
 
@@ -814,7 +812,7 @@ void GloveRecordFileSink::add(int32_t r, int32_t c, double v) {
 
 void GloveRecordFileSink::drain() {
   if (!buf_.empty() && std::fwrite(buf_.data(), 1, buf_.size(), f_) != buf_.size())
-    throw std::runtime_error("error writing " + path_ + ": " + std::strerror(errno));
+    throw FileError("error writing", path_);
   buf_.clear();
 }
 
@@ -822,7 +820,7 @@ void GloveRecordFileSink::close() {
   drain();
   int rc = std::fclose(f_);
   f_ = nullptr;
-  if (rc != 0) throw std::runtime_error("error writing " + path_ + ": " + std::strerror(errno));
+  if (rc != 0) throw FileError("error writing", path_);
 }
 
 }  // namespace pfn

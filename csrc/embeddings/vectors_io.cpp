@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 
+#include "common/file_error.h"
 #include "common/parallel.h"
 #include "common/unicode.h"
 
@@ -16,12 +17,12 @@ namespace {
 
 std::string read_file(const std::string& path) {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!f) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+  if (!f) throw FileError("cannot open", path);
   std::string s;
   char buf[1 << 16];
   size_t got;
   while ((got = std::fread(buf, 1, sizeof buf, f.get())) > 0) s.append(buf, got);
-  if (std::ferror(f.get())) throw std::runtime_error("error reading " + path);
+  if (std::ferror(f.get())) throw FileError("error reading", path);
   return s;
 }
 
@@ -233,7 +234,7 @@ namespace {
 class Writer {
  public:
   explicit Writer(const std::string& path) : path_(path), f_(std::fopen(path.c_str(), "wb")) {
-    if (!f_) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+    if (!f_) throw FileError("cannot write", path);
     buf_.reserve(1 << 20);
   }
   ~Writer() {
@@ -249,13 +250,13 @@ class Writer {
     drain();
     int rc = std::fclose(f_);
     f_ = nullptr;
-    if (rc != 0) throw std::runtime_error("error writing " + path_ + ": " + std::strerror(errno));
+    if (rc != 0) throw FileError("error writing", path_);
   }
 
  private:
   void drain() {
     if (!buf_.empty() && std::fwrite(buf_.data(), 1, buf_.size(), f_) != buf_.size())
-      throw std::runtime_error("error writing " + path_ + ": " + std::strerror(errno));
+      throw FileError("error writing", path_);
     buf_.clear();
   }
   std::string path_;

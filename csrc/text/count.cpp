@@ -9,6 +9,7 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "common/file_error.h"
 #include "common/parallel.h"
 
 namespace pfn {
@@ -313,9 +314,10 @@ TermCounts TermCounter::result() const {
 }
 
 // ------------------------------------------------------------------ LineReader
-LineReader::LineReader(const std::string& path, size_t chunk_bytes) : chunk_(chunk_bytes) {
+LineReader::LineReader(const std::string& path, size_t chunk_bytes, size_t max_line_bytes)
+    : path_(path), chunk_(chunk_bytes), max_line_(max_line_bytes) {
   f_ = std::fopen(path.c_str(), "rb");
-  if (!f_) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+  if (!f_) throw FileError("cannot open", path);
   if (std::fseek(f_, 0, SEEK_END) == 0) {
     long sz = std::ftell(f_);
     total_ = sz > 0 ? static_cast<uint64_t>(sz) : 0;
@@ -356,11 +358,12 @@ bool LineReader::next(std::vector<std::string_view>& lines) {
     len_ = old + got;
     done_ += got;
     if (got < want) {
-      if (std::ferror(f_)) throw std::runtime_error("read error");
+      if (std::ferror(f_)) throw FileError("error reading", path_);
       eof = true;
       break;
     }
     if (std::memchr(buf_.data() + old, '\n', got)) break;
+    if (len_ > max_line_) throw LineTooLong(path_, next_line_ + 1, max_line_);
   }
   const char* data = buf_.data();
   size_t end = len_;
@@ -377,6 +380,7 @@ bool LineReader::next(std::vector<std::string_view>& lines) {
     size_t nl = hit ? static_cast<size_t>(static_cast<const char*>(hit) - data) : end;
     size_t e = nl;
     if (e > s && data[e - 1] == '\r') --e;
+    if (e - s > max_line_) throw LineTooLong(path_, next_line_ + lines.size() + 1, max_line_);
     lines.emplace_back(data + s, e - s);
     s = nl + 1;
   }

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,10 +55,20 @@ class TermCounter {
   std::vector<Shard> shards_;
 };
 
+struct LineTooLong : std::length_error {
+  LineTooLong(const std::string& path, uint64_t line, size_t max)
+      : std::length_error(path + ", line " + std::to_string(line) + ": longer than max_line_bytes=" +
+                          std::to_string(max) + " (a file with no newlines, such as /dev/zero or a minified " +
+                          "file, is not a corpus of lines)") {}
+};
+
 // Streams a text file in chunks of whole lines; a line is a document.
 class LineReader {
  public:
-  explicit LineReader(const std::string& path, size_t chunk_bytes = size_t(1) << 24);
+  // A line longer than max_line_bytes (a file with no newline: /dev/zero, a minified file) is a
+  // LineTooLong error instead of a buffer that grows until memory runs out.
+  explicit LineReader(const std::string& path, size_t chunk_bytes = size_t(1) << 24,
+                      size_t max_line_bytes = size_t(1) << 30);
   ~LineReader();
   LineReader(const LineReader&) = delete;
   LineReader& operator=(const LineReader&) = delete;
@@ -69,12 +80,13 @@ class LineReader {
 
  private:
   void reserve(size_t bytes);
+  std::string path_;
   std::FILE* f_ = nullptr;
   // [0, len_) holds the current chunk and then the partial line carried to the next;
   // one buffer, reused and never zero-filled (the file's bytes are copied in once).
   Buffer<char> buf_;
   size_t len_ = 0, end_ = 0;  // end_: where the current chunk's last whole line ends
-  size_t chunk_;
+  size_t chunk_, max_line_;
   uint64_t done_ = 0, total_ = 0, first_line_ = 0, next_line_ = 0;
 };
 

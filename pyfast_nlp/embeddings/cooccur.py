@@ -6,13 +6,14 @@ import os
 import re
 import stat
 import tempfile
-from typing import Any, Dict, Optional, Sequence, Tuple, Union
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import scipy.sparse as sp
 
 from .. import _core
-from .._base import resolve_threads, sigterm_as_interrupt
+from .._base import max_line_bytes, resolve_threads, sigterm_as_interrupt
 from .._io import atomic_path, check_file
 from ..text.corpus import DOCS_PER_BATCH, CorpusLike, open_corpus
 from ..text.tokenizer import Tokenizer
@@ -70,9 +71,22 @@ def _count(corpus: CorpusLike, vocab: Vocab, tokenizer: Optional[Tokenizer], win
     tmp_dir = os.fspath(tmp_dir) if tmp_dir is not None else tempfile.gettempdir()
     if not os.path.isdir(tmp_dir):
         raise ValueError(f"tmp_dir {tmp_dir!r} is not a directory")
-    with sigterm_as_interrupt():  # long work: SIGTERM stops it at the next chunk, as Ctrl-C does
+    with sigterm_as_interrupt(), _named_memory_error(memory_limit):  # SIGTERM stops it as Ctrl-C does
         return _count_corpus(corpus, vocab, tokenizer, window, symmetric, distance_weighting, num_threads,
                              memory_limit, tmp_dir, progress, dense_bytes)
+
+
+@contextmanager
+def _named_memory_error(memory_limit: Union[int, str]) -> Iterator[None]:
+    """The C++ allocator's bare ``MemoryError: std::bad_alloc``, said with what ran out and why."""
+    try:
+        yield
+    except MemoryError as e:
+        if str(e) not in ("", "std::bad_alloc"):
+            raise
+        raise MemoryError(f"counting co-occurrences ran out of memory (std::bad_alloc) although memory_limit="
+                          f"{memory_limit!r}: the process may allocate less than that (ulimit -v, a container "
+                          "limit, other processes); lower memory_limit or num_threads") from None
 
 
 def _count_corpus(corpus: CorpusLike, vocab: Vocab, tokenizer: Optional[Tokenizer], window: int,
@@ -87,7 +101,7 @@ def _count_corpus(corpus: CorpusLike, vocab: Vocab, tokenizer: Optional[Tokenize
     cfg = source.tokenizer.cfg
     if source.kind == "path":
         with source.progress_bar() as report:
-            counter.add_file(cfg, vocab.index, source.path, progress=report)
+            counter.add_file(cfg, vocab.index, source.path, progress=report, max_line_bytes=max_line_bytes())
     elif source.kind == "texts":
         with source.progress_bar(min_docs=DOCS_PER_BATCH) as report:
             for start, batch in source.text_batches():
@@ -153,7 +167,8 @@ def cooccurrence(corpus: CorpusLike, vocab: Union[Vocab, Sequence[str]], tokeniz
     vocab = _check_vocab(vocab)
     counter = _count(corpus, vocab, tokenizer, window, symmetric, distance_weighting, num_threads,
                      memory_limit, tmp_dir, progress)
-    row, col, val = counter.to_coo(threads=resolve_threads(num_threads))
+    with _named_memory_error(memory_limit):
+        row, col, val = counter.to_coo(threads=resolve_threads(num_threads))
     st = _finish_stats(counter)
     n = len(vocab)
     m = sp.coo_matrix((val, (row, col)), shape=(n, n))

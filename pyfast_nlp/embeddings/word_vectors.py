@@ -422,7 +422,7 @@ class WordVectors:
         """Read GloVe's text format (no header); a malformed or truncated line raises
         ``ValueError`` naming it. A word may contain spaces (the last ``dim`` fields of a
         line are its values)."""
-        path = check_file(path)
+        path = check_file(path, regular=True)
         words, vec = _core.read_vectors_text(path, header=False, threads=resolve_threads(num_threads))
         return cls(words, vec, duplicates="first")
 
@@ -430,7 +430,7 @@ class WordVectors:
     def load_word2vec(cls, path: PathLike, binary: bool = False, num_threads: int = -1) -> "WordVectors":
         """Read word2vec's text or binary format; the header's counts are checked against
         the body."""
-        path = check_file(path)
+        path = check_file(path, regular=True)
         if binary:
             words, vec = _core.read_word2vec_binary(path)
         else:
@@ -439,7 +439,7 @@ class WordVectors:
 
     @classmethod
     def load_npz(cls, path: PathLike) -> "WordVectors":
-        path = check_file(path)
+        path = check_file(path, regular=True)
         arrays = read_npz(path, "a word-vectors .npz file")
         if "words" not in arrays or "vectors" not in arrays:
             raise ValueError(f"{path} is not a word-vectors .npz file (no 'words' and 'vectors' arrays)")

@@ -6,7 +6,7 @@ import unicodedata
 from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from .. import _core
-from .._base import progress_bar, resolve_threads
+from .._base import max_line_bytes, progress_bar, resolve_threads
 from .._io import check_file
 from .stemmer import STEMMERS, stemmer_kind
 
@@ -137,7 +137,7 @@ class Tokenizer:
         document). Memory stays bounded by ``chunk_bytes`` however large the file is.
         The file is read as it is (``normalize`` does not apply)."""
         path = check_file(path)
-        reader = _core.LineReader(path, chunk_bytes)
+        reader = _core.LineReader(path, chunk_bytes, max_line_bytes=max_line_bytes())
         with progress_bar(progress, total=reader.total_bytes, unit="B", unit_scale=True,
                           desc=os.path.basename(path)) as bar:
             done = 0

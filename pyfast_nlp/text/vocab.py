@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _core
-from .._base import check_memory, resolve_threads
+from .._base import check_memory, max_line_bytes, resolve_threads
 from .._io import atomic_write, check_file
 from .corpus import CorpusLike, open_corpus
 from .tokenizer import Tokenizer
@@ -82,7 +82,7 @@ class Vocab:
         counter = _core.TermCounter(source.tokenizer.cfg, threads=resolve_threads(num_threads))
         if source.kind == "path":
             with source.progress_bar() as report:
-                counter.add_file(source.path, progress=report)
+                counter.add_file(source.path, progress=report, max_line_bytes=max_line_bytes())
         elif source.kind == "texts":
             with source.progress_bar() as report:
                 for start, batch in source.text_batches():
@@ -215,7 +215,7 @@ class Vocab:
 
     @classmethod
     def load(cls, path: "os.PathLike[str] | str") -> "Vocab":
-        path = check_file(path)
+        path = check_file(path, regular=True)
         try:
             with open(path, encoding="utf-8") as f:
                 payload = json.load(f)
