@@ -240,20 +240,11 @@ def max_line_bytes() -> int:
             return max(1, int(float(env)))
         except ValueError:
             raise ValueError(f"PYFAST_NLP_MAX_LINE_BYTES must be a number of bytes, not {env!r}") from None
-    avail = available_memory()
-    limit = os.environ.get("PYFAST_NLP_MEMORY_LIMIT")
-    if limit:
-        try:
-            avail = min(avail, int(float(limit)))
-        except ValueError:
-            pass
-    return int(max(1 << 20, min(1 << 30, avail // 4)))
+    return int(max(1 << 20, min(1 << 30, memory_budget() // 4)))
 
 
-def check_memory(nbytes: float, what: str, hint: str = "") -> None:
-    """Refuse, before allocating, work that needs more memory than the machine has: a clear
-    MemoryError instead of swapping or the kernel's OOM killer. ``PYFAST_NLP_MEMORY_LIMIT``
-    (bytes) lowers the bound, e.g. on a shared machine."""
+def memory_budget() -> int:
+    """Bytes this process may use: :func:`available_memory`, lowered by ``PYFAST_NLP_MEMORY_LIMIT``."""
     avail = available_memory()
     env = os.environ.get("PYFAST_NLP_MEMORY_LIMIT")
     if env:
@@ -261,6 +252,14 @@ def check_memory(nbytes: float, what: str, hint: str = "") -> None:
             avail = min(avail, int(float(env)))
         except ValueError:
             raise ValueError(f"PYFAST_NLP_MEMORY_LIMIT must be a number of bytes, not {env!r}") from None
+    return avail
+
+
+def check_memory(nbytes: float, what: str, hint: str = "") -> None:
+    """Refuse, before allocating, work that needs more memory than the machine has: a clear
+    MemoryError instead of swapping or the kernel's OOM killer. ``PYFAST_NLP_MEMORY_LIMIT``
+    (bytes) lowers the bound, e.g. on a shared machine."""
+    avail = memory_budget()
     if nbytes > avail:
         need, have = _human_pair(nbytes, avail)
         raise MemoryError(f"{what} needs about {need} of memory but only {have} is "
