@@ -23,6 +23,18 @@ def _tokenizer(a: argparse.Namespace):
                      stemmer=a.stemmer, num_threads=a.threads)
 
 
+def _show_defaults(parser: argparse.ArgumentParser) -> None:
+    """--help shows every option's default (argparse's ArgumentDefaultsHelpFormatter skips the
+    options that have no help text)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _show_defaults(sub)
+        elif action.option_strings and action.default not in (None, False, argparse.SUPPRESS) \
+                and "%(default)" not in (action.help or ""):
+            action.help = ((action.help or "") + " (default: %(default)s)").strip()
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ._version import __version__
 
@@ -151,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("file")
     q.add_argument("--batch-size", type=int, default=1, help="streams (1: exact, one stream)")
     q.add_argument("--threads", type=int, default=-1)
+    _show_defaults(ap)
     return ap
 
 

@@ -111,6 +111,16 @@ def test_version_and_a_closed_pipe(tmp_path, capsys):
     assert first == b"some words on line\n" and err == b""
 
 
+def test_help_shows_the_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["classify", "train", "--help"])
+    out = capsys.readouterr().out
+    assert "(default: multinomial)" in out and "(default: 1.0)" in out
+    with pytest.raises(SystemExit):
+        main(["glove", "train", "--help"])
+    assert "(default: 100)" in capsys.readouterr().out  # --dim
+
+
 def test_console_script_entry_point(tmp_path):
     exe = os.path.join(os.path.dirname(sys.executable), "pyfast-nlp")
     if not os.path.exists(exe):

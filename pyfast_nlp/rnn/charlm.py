@@ -154,7 +154,7 @@ class CharLM(ParamsMixin):
             val_fraction: float = 0.05, num_threads: Optional[int] = -1, progress: bool = True,
             checkpoint: Optional[TextLike] = None, checkpoint_every: int = 1000,
             callback: Optional[Callable[[Dict[str, Any]], Optional[bool]]] = None,
-            resume: bool = True, state_reset: float = 0.02) -> "CharLM":
+            resume: bool = True, state_reset: Optional[float] = None) -> "CharLM":
         """Train with truncated BPTT, the way char-rnn does.
 
         ``text`` is the text itself, or a path to a UTF-8 file: an ``os.PathLike``, or a
@@ -186,13 +186,15 @@ class CharLM(ParamsMixin):
         (PyTorch's update rules).
 
         ``state_reset``: at each chunk boundary, each stream's state is set to zero with this
-        probability (default 0.02). Sampling and evaluation start from a zero state, but with the
-        state always carried a short run (less than an epoch) sees a zero state only at its first
-        step, and a GRU can learn dynamics that a zero state throws into a stuck attractor: on the
-        full Shakespeare after 400 steps its bits per character read 2.89 at batch 1 but 3.75 at
-        batch 16, and greedy samples were ``NNZZERS2222...``. With 0.02 the same run gives 2.89
-        at every batch size and text from the first character (``bench/RESULTS.md``). 0 carries
-        the state always, as char-rnn and PyTorch examples do.
+        probability; the default (None) is 0.02 for the GRU and 0 for the RNN and LSTM. Sampling
+        and evaluation start from a zero state, but with the state always carried a short run
+        (less than an epoch) sees a zero state only at its first step, and a GRU can learn
+        dynamics that a zero state throws into a stuck attractor: on the full Shakespeare after
+        400 steps its bits per character read 2.89 at batch 1 but 3.75 at batch 16, and greedy
+        samples were ``NNZZERS2222...``. With 0.02 the same run gives 2.89 at every batch size and
+        text from the first character. The LSTM and RNN did not need it (their 400-step runs agree
+        across batch sizes within 0.002 bits either way), so their default carries the state
+        always, as char-rnn and PyTorch's examples do (``bench/RESULTS.md``).
 
         Divergence (a learning rate far too large) stops training with ``FloatingPointError``:
         when a step's loss exceeds 3 log2(V) + 10 bits per character (a fresh model guesses at
@@ -212,6 +214,8 @@ class CharLM(ParamsMixin):
              callback: Optional[Callable[[Dict[str, Any]], Optional[bool]]], resume: bool,
              state_reset: float) -> "CharLM":
         self._check_params()
+        if state_reset is None:
+            state_reset = 0.02 if self.cell == "gru" else 0.0
         if not (isinstance(state_reset, (int, float)) and 0.0 <= float(state_reset) <= 1.0):
             raise ValueError(f"state_reset must be a probability in [0, 1], not {state_reset!r}")
         threads = resolve_threads(num_threads)

@@ -283,7 +283,7 @@ def _charlm_tour(corpus: Optional[str], num_threads: int, out: Optional[str], qu
     hidden, steps = (64, 150) if quick else (256, 1200)
     t0 = time.perf_counter()
     lm = CharLM("lstm", hidden_size=hidden, num_layers=1, seed=0)
-    lm.fit(text, seq_len=64, batch_size=32, max_steps=steps, lr=5e-3, num_threads=num_threads, progress=False)
+    lm.fit(text, seq_len=64, batch_size=32, max_steps=steps, lr=5e-3, num_threads=num_threads, progress=True)
     dt = time.perf_counter() - t0
     first, last = lm.history_[0]["loss_bits"], lm.history_[-1]["loss_bits"]
     print(f"LSTM, {hidden} units, {steps} steps of 32 x 64 characters in {dt:.1f} s "
