@@ -106,7 +106,8 @@ def worked_naive_bayes(alpha: float) -> dict:
 def main(corpus: Optional[str] = None, num_threads: int = -1, out: Optional[str] = None,
          quick: bool = False) -> int:
     """Run the tour; with ``out``, write ``out/report.html`` (and its figures) there and
-    nowhere else. ``quick`` shrinks the models (about 30 s instead of about 2 minutes)."""
+    nowhere else. ``quick`` shrinks the models: about 2 s instead of about 22 s on a 2-core Xeon (measured
+    2026-12-06)."""
     global _TEE
     if out is not None:
         out = os.path.abspath(out)
