@@ -67,3 +67,38 @@ def test_memory_messages_tell_close_sizes_apart():
     assert _human_pair(1.5 * 2 ** 30, 3 * 2 ** 30) == ("1.5 GB", "3.0 GB")
     a, b = _human_pair(2 ** 30, 2 ** 30 + 5)
     assert a != b
+
+
+def test_an_allocation_failure_inside_counting_says_what_ran_out(tmp_path):
+    # ulimit -v below memory_limit: the C++ allocator fails first; the MemoryError says what and why
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    import pyfast_nlp
+
+    if pyfast_nlp.build_info()["sanitize"]:
+        pytest.skip("AddressSanitizer reserves more address space than any ulimit -v here allows")
+    code = textwrap.dedent("""
+        import os, random, resource
+        from pyfast_nlp import Tokenizer, Vocab, cooccurrence
+        rng = random.Random(0)
+        words = [f"w{i}" for i in range(200000)]
+        docs = [" ".join(rng.choice(words) for _ in range(50)) for _ in range(40000)]
+        ws = Tokenizer(pattern="whitespace")
+        vocab = Vocab.build(docs, tokenizer=ws, specials=())
+        rss = int(open("/proc/self/statm").read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        resource.setrlimit(resource.RLIMIT_AS, (rss + (200 << 20), resource.getrlimit(resource.RLIMIT_AS)[1]))
+        try:
+            cooccurrence(docs, vocab, tokenizer=ws, window=10, memory_limit="4GB", num_threads=2, progress=False)
+            print("no error")
+        except MemoryError as e:
+            print("MemoryError:", e)
+    """)
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(pyfast_nlp.__file__)))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                         env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "MemoryError: counting co-occurrences ran out of memory (std::bad_alloc) although memory_limit='4GB'" \
+        in out.stdout, out.stdout
