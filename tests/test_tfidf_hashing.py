@@ -1,7 +1,6 @@
 """scikit-learn's text toolbox beyond CountVectorizer: tf-idf, feature hashing, character
 n-grams and any token pattern, checked against scikit-learn on real and multilingual text."""
 import io
-import pathlib
 import pickle
 
 import numpy as np
