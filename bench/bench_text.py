@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-from _machine import cpu_name  # bench/ is on sys.path when a script here runs
+from _machine import cpu_name, update_results  # bench/ is on sys.path when a script here runs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.join(HERE, "..", "..", "shared", "data")
@@ -226,19 +226,10 @@ def main():
     text = "\n".join(table)
     print(text)
     if a.write:
-        path = os.path.join(HERE, "RESULTS.md")
-        old = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
-        start, end = "<!-- bench_text start -->", "<!-- bench_text end -->"
-        block = (f"{start}\n## Text front end (`python bench/bench_text.py --reps {a.reps}`)\n\n"
-                 f"Run on {time.strftime('%Y-%m-%d')}: {machine()}; scikit-learn {sklearn.__version__}. "
-                 f"Medians of {a.reps} alternating runs; outputs checked equal before timing.\n\n"
-                 f"{text}\n\n{acc_line}\n{end}")
-        if start in old:
-            new = old[:old.index(start)] + block + old[old.index(end) + len(end):]
-        else:
-            new = (old or "# Benchmark results\n") + "\n" + block + "\n"
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(new)
+        path = update_results("bench_text", f"## Text front end (`python bench/bench_text.py --reps {a.reps}`)\n\n"
+                              f"Run on {time.strftime('%Y-%m-%d')}: {machine()}; scikit-learn {sklearn.__version__}. "
+                              f"Medians of {a.reps} alternating runs; outputs checked equal before timing.\n\n"
+                              f"{text}\n\n{acc_line}\n")
         print("wrote", path)
 
 

@@ -23,7 +23,7 @@ except ImportError as e:  # most often: Python started in the project's source t
         "directory, or install it with `pip install .`") from e
 from . import _compat
 from ._version import __version__
-from .embeddings import GloVe, WordVectors, cooccurrence, cooccurrence_to_file, read_cooccurrence
+from .embeddings import GloVe, Word2Vec, WordVectors, cooccurrence, cooccurrence_to_file, read_cooccurrence
 from .exceptions import NotFittedError
 from .feature_extraction import CountVectorizer, HashingVectorizer, TfidfTransformer, TfidfVectorizer
 from .naive_bayes import BernoulliNB, ComplementNB, MultinomialNB, ZeroLikelihoodWarning
@@ -36,7 +36,7 @@ _compat.install()  # the flat layout's module names (pyfast_nlp.nn, pyfast_nlp.c
 __all__ = [
     "BernoulliNB", "CharLM", "ComplementNB", "CountVectorizer", "ENGLISH_STOP_WORDS", "GloVe", "HashingVectorizer",
     "MultinomialNB", "NotFittedError", "Stemmer", "TfidfTransformer", "TfidfVectorizer", "Tokenizer", "Vocab",
-    "WordVectors", "ZeroLikelihoodWarning",
+    "Word2Vec", "WordVectors", "ZeroLikelihoodWarning",
     "build_info", "cooccurrence", "cooccurrence_to_file", "read_cooccurrence", "nn", "__version__",
 ]
 

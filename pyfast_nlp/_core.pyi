@@ -8,7 +8,7 @@ import enum
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['AnalyzerConfig', 'Cell', 'CooccurCounter', 'GloveRecords', 'LayerCache', 'LineReader', 'Norm', 'OptimConfig', 'Optimizer', 'Pattern', 'Sampler', 'StemmerKind', 'StringIndex', 'TermCounter', 'Unit', 'build_info', 'csr_matmul_dense', 'doc_term_fit', 'doc_term_transform', 'gates_of', 'gemm', 'glove_block', 'glove_init', 'glove_records', 'glove_train', 'hash_docs', 'hash_term_lists', 'layer_backward', 'layer_forward', 'nb_feature_counts', 'optim_step', 'read_vectors_text', 'read_word2vec_binary', 'rnn_kernel_isa', 'softmax_xent', 'stem', 'stem_many', 'sum_squares', 'tokenize', 'tokenize_many', 'weight_rows', 'write_vectors_text', 'write_word2vec_binary']
+__all__: list[str] = ['AnalyzerConfig', 'Cell', 'CooccurCounter', 'GloveRecords', 'LayerCache', 'LineReader', 'NoiseTable', 'Norm', 'OptimConfig', 'Optimizer', 'Pattern', 'Sampler', 'StemmerKind', 'StringIndex', 'TermCounter', 'Unit', 'build_info', 'csr_matmul_dense', 'doc_term_fit', 'doc_term_transform', 'encode_texts', 'gates_of', 'gemm', 'glove_block', 'glove_init', 'glove_records', 'glove_train', 'hash_docs', 'hash_term_lists', 'layer_backward', 'layer_forward', 'nb_feature_counts', 'optim_step', 'read_vectors_text', 'read_word2vec_binary', 'rnn_kernel_isa', 'softmax_xent', 'stem', 'stem_many', 'sum_squares', 'tokenize', 'tokenize_many', 'weight_rows', 'word2vec_keep', 'word2vec_sigmoid', 'word2vec_train', 'word2vec_update', 'write_vectors_text', 'write_word2vec_binary']
 class Pattern(enum.Enum):
     """
     What the tokenizer calls a token.
@@ -83,18 +83,41 @@ class AnalyzerConfig:
     @property
     def unit(self) -> Unit:
         ...
+class StringIndex:
+    """
+    A read-only str -> id map.
+    """
+    def __init__(self, terms: collections.abc.Sequence[str]) -> None:
+        ...
+    def __len__(self) -> int:
+        ...
+    def encode(self, tokens: collections.abc.Sequence, unk_id: typing.SupportsInt | typing.SupportsIndex = -1) -> numpy.typing.NDArray[numpy.int32]:
+        """
+        Ids of `tokens`; unknown ones become `unk_id`, or are dropped when it is < 0.
+        """
+    def find(self, term: str) -> int:
+        """
+        The id of `term`, or -1.
+        """
 class LineReader:
     """
     A UTF-8 text file read in chunks of whole lines (a line is a document).
     """
     def __init__(self, path: str, chunk_bytes: typing.SupportsInt | typing.SupportsIndex = 16777216, max_line_bytes: typing.SupportsInt | typing.SupportsIndex = 1073741824) -> None:
         ...
+    def encode_next(self, config: AnalyzerConfig, vocabulary: StringIndex, threads: typing.SupportsInt | typing.SupportsIndex = -1) -> typing.Any:
+        """
+        (ids, doc_end) of the next chunk's lines, terms outside `vocabulary` dropped; None at the end.
+        """
     def tokenize_next(self, config: AnalyzerConfig, threads: typing.SupportsInt | typing.SupportsIndex = -1) -> typing.Any:
         """
         The token lists of the next chunk's lines; None at the end.
         """
     @property
     def bytes_done(self) -> int:
+        ...
+    @property
+    def first_line(self) -> int:
         ...
     @property
     def total_bytes(self) -> int:
@@ -124,22 +147,6 @@ class TermCounter:
     @property
     def documents(self) -> int:
         ...
-class StringIndex:
-    """
-    A read-only str -> id map.
-    """
-    def __init__(self, terms: collections.abc.Sequence[str]) -> None:
-        ...
-    def __len__(self) -> int:
-        ...
-    def encode(self, tokens: collections.abc.Sequence, unk_id: typing.SupportsInt | typing.SupportsIndex = -1) -> numpy.typing.NDArray[numpy.int32]:
-        """
-        Ids of `tokens`; unknown ones become `unk_id`, or are dropped when it is < 0.
-        """
-    def find(self, term: str) -> int:
-        """
-        The id of `term`, or -1.
-        """
 class CooccurCounter:
     """
     Word-word co-occurrence counts in bounded memory, spilled to sorted runs past memory_limit.
@@ -183,6 +190,22 @@ class GloveRecords:
     @property
     def vocab_size(self) -> int:
         ...
+class NoiseTable:
+    """
+    Noise words for negative sampling: P(w) proportional to count^exponent (alias method).
+    """
+    def __init__(self, counts: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], exponent: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def __len__(self) -> int:
+        ...
+    def arrays(self) -> tuple[numpy.typing.NDArray[numpy.uint32], numpy.typing.NDArray[numpy.int32]]:
+        """
+        (threshold uint32, alias int32): column i is kept when the low 32 bits of a draw are < threshold[i].
+        """
+    def draw(self, n: typing.SupportsInt | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int32]:
+        """
+        n noise words (for tests of the distribution).
+        """
 class Cell(enum.Enum):
     """
     The recurrent cells, with PyTorch's gate order.
@@ -295,6 +318,11 @@ def doc_term_transform(config: AnalyzerConfig, docs: collections.abc.Sequence, v
     CSR (indptr, indices, data) of the documents; term id i of `vocabulary` is column columns[i]. Counts are
     int64, or float64 with float64=True.
     """
+def encode_texts(config: AnalyzerConfig, docs: collections.abc.Sequence, vocabulary: StringIndex, threads: typing.SupportsInt | typing.SupportsIndex = -1) -> tuple[numpy.typing.NDArray[numpy.int32], numpy.typing.NDArray[numpy.int64]]:
+    """
+    (ids int32, doc_end int64) of the documents' terms in `vocabulary` (others dropped); document d's ids
+    end at doc_end[d].
+    """
 def gates_of(cell: Cell) -> int:
     """
     Gate blocks per layer: 1, 4 or 3.
@@ -377,6 +405,23 @@ def tokenize_many(config: AnalyzerConfig, docs: collections.abc.Sequence, thread
 def weight_rows(indptr: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], indices: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], data: typing.Any, *, idf: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None, sublinear_tf: bool = False, norm: Norm = Norm.l2, threads: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
     """
     In place on a float64 CSR: tf -> 1 + log(tf), times idf[column], then l1/l2 row normalisation.
+    """
+def word2vec_keep(counts: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], sample: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.uint32]:
+    """
+    Subsampling: word w is kept when a uniform 32-bit number is <= keep[w] (uint32).
+    """
+def word2vec_sigmoid(f: typing.SupportsFloat | typing.SupportsIndex) -> float:
+    """
+    The tools' tabulated sigmoid (0 or 1 beyond +-6).
+    """
+def word2vec_train(syn0: typing.Any, syn1neg: typing.Any, ids: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], doc_end: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], noise: NoiseTable, keep: typing.Annotated[numpy.typing.ArrayLike, numpy.uint32], *, dim: typing.SupportsInt | typing.SupportsIndex, window: typing.SupportsInt | typing.SupportsIndex, negative: typing.SupportsInt | typing.SupportsIndex, sg: bool, cbow_mean: bool, shrink_windows: bool, alpha: typing.SupportsFloat | typing.SupportsIndex, min_alpha: typing.SupportsFloat | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex, words_before: typing.SupportsInt | typing.SupportsIndex, total_words: typing.SupportsInt | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, max_sentence: typing.SupportsInt | typing.SupportsIndex = 10000) -> dict:
+    """
+    One pass of word2vec over documents of ids, in place (Hogwild); returns loss, examples, words,
+    effective_words (after subsampling) and alpha (the learning rate at the end).
+    """
+def word2vec_update(l1: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], neu1e: typing.Any, syn1: typing.Any, targets: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], alpha: typing.SupportsFloat | typing.SupportsIndex) -> float:
+    """
+    One negative-sampling update (the trainer's inner step), in place; returns its loss.
     """
 def write_vectors_text(path: str, words: collections.abc.Sequence, vectors: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], header: bool) -> None:
     ...

@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = gsub.add_parser("train", help="corpus file -> vocabulary -> co-occurrences -> GloVe vectors")
     t.add_argument("corpus", help="UTF-8 text file; a line is a document (the window never crosses it)")
     t.add_argument("--out", required=True, help="vectors file (.txt GloVe text, .bin word2vec binary, .npz)")
-    t.add_argument("--format", choices=["glove", "word2vec", "word2vec-binary", "npz"], default=None,
+    t.add_argument("--format", choices=["glove", "word2vec", "word2vec-binary", "npz", "npy"], default=None,
                    help="output format (default: by the extension of --out)")
     t.add_argument("--dim", type=int, default=100)
     t.add_argument("--epochs", type=int, default=25)
@@ -106,6 +106,31 @@ def build_parser() -> argparse.ArgumentParser:
                    help="record order: cache-blocked tiles (fast) or the reference's one shuffle")
     t.add_argument("--save-cooc", default=None, help="also write the co-occurrences (reference binary format)")
     t.add_argument("--save-model", default=None, help="also save the model (.npz) to continue training later")
+    _tokenizer_args(t)
+
+    w = sub.add_parser("word2vec", help="train word2vec word vectors (skip-gram or CBOW)")
+    wsub = w.add_subparsers(dest="action", required=True)
+    t = wsub.add_parser("train", help="corpus file -> vocabulary -> word2vec vectors")
+    t.add_argument("corpus", help="UTF-8 text file; a line is a document (windows never cross it)")
+    t.add_argument("--out", required=True,
+                   help="vectors file (.bin word2vec binary, .txt GloVe text, .npy memory-mappable, .npz)")
+    t.add_argument("--format", choices=["glove", "word2vec", "word2vec-binary", "npz", "npy"], default=None,
+                   help="output format (default: by the extension of --out)")
+    t.add_argument("--sg", action="store_true", help="skip-gram (default: CBOW)")
+    t.add_argument("--size", type=int, default=100, help="vector size")
+    t.add_argument("--window", type=int, default=5)
+    t.add_argument("--negative", type=int, default=5, help="noise words per example")
+    t.add_argument("--ns-exponent", type=float, default=0.75)
+    t.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold (0: off)")
+    t.add_argument("--min-count", type=int, default=5)
+    t.add_argument("--max-vocab", type=int, default=None)
+    t.add_argument("--alpha", type=float, default=0.025, help="starting learning rate")
+    t.add_argument("--min-alpha", type=float, default=0.0001)
+    t.add_argument("--epochs", type=int, default=5)
+    t.add_argument("--cbow-sum", action="store_true", help="CBOW input is the sum of the context, not the mean")
+    t.add_argument("--seed", type=int, default=1)
+    t.add_argument("--save-model", default=None,
+                   help="also save the whole model (.npz); if it exists, training continues from it")
     _tokenizer_args(t)
 
     v = sub.add_parser("vectors", help="query and evaluate word vectors (GloVe/word2vec/.npz files)")
@@ -213,6 +238,8 @@ def _run(a: argparse.Namespace) -> int:
         return _classify(a)
     if a.cmd == "glove":
         return _glove(a)
+    if a.cmd == "word2vec":
+        return _word2vec(a)
     if a.cmd == "vectors":
         return _vectors(a)
     if a.cmd == "charlm":
@@ -302,6 +329,41 @@ def _glove(a: argparse.Namespace) -> int:
         model.save(a.save_model)
     model.word_vectors(a.kind).save(a.out, format=a.format)
     print(f"saved {len(vocab):,} vectors of dim {a.dim} to {a.out}")
+    return 0
+
+
+def _word2vec(a: argparse.Namespace) -> int:
+    import time
+
+    from .embeddings import Word2Vec
+
+    tty = sys.stderr.isatty()
+    tok = _tokenizer(a)
+    if a.save_model and os.path.exists(a.save_model):
+        model = Word2Vec.load(a.save_model, tokenizer=tok)
+        model.set_params(epochs=a.epochs, num_threads=a.threads)
+        print(f"continuing {a.save_model} ({len(model.wv):,} words, {model.epochs_done_} epochs done)",
+              file=sys.stderr)
+    else:
+        model = Word2Vec(vector_size=a.size, window=a.window, min_count=a.min_count, max_vocab_size=a.max_vocab,
+                         sg=int(a.sg), negative=a.negative, ns_exponent=a.ns_exponent, sample=a.sample,
+                         alpha=a.alpha, min_alpha=a.min_alpha, epochs=a.epochs, cbow_mean=not a.cbow_sum,
+                         num_threads=a.threads, seed=a.seed, tokenizer=tok)
+
+    def report(epoch: int, loss: float) -> None:
+        if not tty:
+            st = model.epoch_stats_[-1]
+            print(f"epoch {epoch:>3}  loss {loss:.4f}  {st['words_per_second'] / 1e6:.2f} M words/s "
+                  f"({st['seconds']:.1f} s)", file=sys.stderr)
+
+    t0 = time.perf_counter()
+    model.fit(a.corpus, progress=tty, callback=report)
+    print(f"trained on {model.corpus_words_:,} words x {a.epochs} epochs in {time.perf_counter() - t0:.1f} s",
+          file=sys.stderr)
+    if a.save_model:
+        model.save(a.save_model)
+    model.wv.save(a.out, format=a.format)
+    print(f"saved {len(model.wv):,} vectors of size {model.vector_size} to {a.out}")
     return 0
 
 

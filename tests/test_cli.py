@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from pyfast_nlp.cli import main
@@ -179,3 +180,29 @@ def test_charlm_train_resume_sample_evaluate(tmp_path, capsys, corpus_path):
     assert 0 < bits < 8
     assert main(["charlm", "sample", str(model), "--temperature", "0"]) == 2
     assert "temperature" in capsys.readouterr().err
+
+
+def test_word2vec_train_continue_and_query(corpus_path, tmp_path, capsys):
+    from pyfast_nlp import Word2Vec, WordVectors
+
+    out = tmp_path / "vectors.bin"
+    model = tmp_path / "w2v.npz"
+    assert main(["word2vec", "train", corpus_path, "--out", str(out), "--sg", "--size", "12", "--epochs", "2",
+                 "--min-count", "3", "--threads", "2", "--save-model", str(model)]) == 0
+    err = capsys.readouterr().err
+    assert "epoch   2  loss" in err and "M words/s" in err
+    wv = WordVectors.load(out)
+    assert wv.vector_size == 12 and "king" in wv
+    m = Word2Vec.load(model)
+    assert m.sg == 1 and m.epochs_done_ == 2
+    np.testing.assert_array_equal(m.wv.vectors, wv.vectors)
+    # a second run with the same --save-model continues that model
+    npy = tmp_path / "vectors.npy"
+    assert main(["word2vec", "train", corpus_path, "--out", str(npy), "--epochs", "1", "--min-count", "3",
+                 "--save-model", str(model)]) == 0
+    assert "continuing" in capsys.readouterr().err
+    assert Word2Vec.load(model).epochs_done_ == 3
+    assert WordVectors.load(npy, mmap="r").vector_size == 12
+    assert main(["vectors", "neighbors", str(npy), "king", "--topn", "2"]) == 0
+    assert main(["word2vec", "train", corpus_path, "--out", str(out), "--window", "0"]) == 2
+    assert "window" in capsys.readouterr().err

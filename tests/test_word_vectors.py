@@ -27,7 +27,7 @@ def test_queries_match_brute_force():
     for w in ("w0", "w17", "w299"):
         got = [x for x, _ in wv.most_similar(w, topn=5)]
         assert got == brute_top(wv, wv[w], {wv.index(w)}, 5)
-    batch = wv.most_similar(["w1", "w2", wv["w3"]], topn=4)
+    batch = wv.most_similar_batch(["w1", "w2", wv["w3"]], topn=4)
     assert [x for x, _ in batch[0]] == brute_top(wv, wv["w1"], {1}, 4)
     assert [x for x, _ in batch[2]] == brute_top(wv, wv["w3"], set(), 4)  # a vector excludes nothing
     assert wv.similarity("w5", "w9") == pytest.approx(
@@ -240,3 +240,81 @@ def test_duplicate_words(tmp_path):
     p = tmp_path / "v.txt"
     p.write_text("a 1 0 0\nb 0 1 0\na 0 0 1\n", encoding="utf-8")  # published files hold a few
     assert np.array_equal(WordVectors.load(p)["a"], vec[0])
+
+
+# ---------------------------------------------------------------------- gensim's KeyedVectors vocabulary
+def test_most_similar_positive_negative_by_hand():
+    wv = random_vectors()
+    u = wv.unit_vectors
+    q = u[1] + u[2] - u[3]
+    got = wv.most_similar(positive=["w1", "w2"], negative=["w3"], topn=5)
+    assert [w for w, _ in got] == brute_top(wv, q, {1, 2, 3}, 5)
+    assert got[0][1] == pytest.approx(float(u[wv.index(got[0][0])] @ (q / np.linalg.norm(q))), rel=1e-5)
+    sims = wv.most_similar("w4", topn=None)
+    assert sims.shape == (len(wv),) and sims[4] == pytest.approx(1.0, abs=1e-6)
+    assert [w for w, _ in wv.most_similar(negative="w5", topn=2)] == brute_top(wv, -u[5], {5}, 2)
+    with pytest.raises(ValueError, match="at least one"):
+        wv.most_similar()
+    with pytest.raises(KeyError):
+        wv.most_similar(positive=["w1"], negative=["nope"])
+
+
+def test_keyed_vectors_names():
+    wv = random_vectors(n=20, dim=5)
+    assert wv.vector_size == 5 and wv.index_to_key[3] == "w3" and wv.key_to_index["w7"] == 7
+    np.testing.assert_array_equal(wv.get_vector("w2"), wv.vectors[2])
+    assert np.linalg.norm(wv.get_vector("w2", norm=True)) == pytest.approx(1.0, rel=1e-6)
+    assert wv.get_index("w9") == 9 and wv.get_index("zz", default=-1) == -1 and wv.has_index_for("w1")
+    with pytest.raises(KeyError):
+        wv.get_vector("zz")
+    with pytest.warns(UserWarning, match="zz"):
+        assert wv.doesnt_match(["w1", "w1", "w2", "zz"]) in ("w1", "w2")
+
+
+def test_gensim_agrees_and_round_trips():
+    pytest.importorskip("gensim")
+    wv = random_vectors(n=200, dim=10, seed=3)
+    kv = wv.to_gensim()
+    assert list(kv.index_to_key) == wv.words
+    np.testing.assert_array_equal(kv.vectors, wv.vectors)
+    ours = wv.most_similar(positive=["w1", "w2"], negative=["w3"], topn=10)
+    theirs = kv.most_similar(positive=["w1", "w2"], negative=["w3"], topn=10)
+    assert [w for w, _ in ours] == [w for w, _ in theirs]
+    np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], atol=1e-5)
+    assert wv.doesnt_match(["w1", "w2", "w3", "w4"]) == kv.doesnt_match(["w1", "w2", "w3", "w4"])
+    back = WordVectors.from_gensim(kv)
+    assert back.words == wv.words
+    np.testing.assert_array_equal(back.vectors, wv.vectors)
+    with pytest.raises(TypeError):
+        WordVectors.from_gensim(object())
+
+
+def test_npy_format_memory_maps(tmp_path):
+    wv = random_vectors(n=50, dim=6, words=[f"w{i}" for i in range(49)] + ["ünï cödé"])
+    p = tmp_path / "v.npy"
+    wv.save(p)
+    assert (tmp_path / "v.words.txt").exists()
+    m = WordVectors.load(p, mmap="r")
+    assert m.words == wv.words
+    np.testing.assert_array_equal(m.vectors, wv.vectors)
+    assert isinstance(m.vectors.base, np.memmap) or isinstance(m.vectors, np.memmap)
+    assert not m.vectors.flags.writeable
+    assert m.most_similar("w3", topn=3) == wv.most_similar("w3", topn=3)
+    plain = WordVectors.load(p)
+    assert not isinstance(plain.vectors, np.memmap)
+    # a word list that does not match the matrix, a missing one, a damaged matrix
+    words = (tmp_path / "v.words.txt").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "v.words.txt").write_text("\n".join(words[:-3]) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="47 words but .* 50 rows"):
+        WordVectors.load(p, mmap="r")
+    os.remove(tmp_path / "v.words.txt")
+    with pytest.raises(FileNotFoundError):
+        WordVectors.load(p)
+    wv.save(p)
+    p.write_bytes(p.read_bytes()[:100])
+    with pytest.raises(ValueError, match="not a readable .npy"):
+        WordVectors.load(p)
+    with pytest.raises(ValueError, match="mmap needs the .npy format"):
+        WordVectors.load(tmp_path / "x.npz", mmap="r")
+    with pytest.raises(ValueError, match="line break"):
+        WordVectors(["a\nb"], np.ones((1, 2), np.float32)).save(tmp_path / "w.npy")

@@ -6,9 +6,11 @@
 #include <optional>
 
 #include "common/parallel.h"
+#include "common/rng.h"
 #include "embeddings/cooccur.h"
 #include "embeddings/glove.h"
 #include "embeddings/vectors_io.h"
+#include "embeddings/word2vec.h"
 #include "bindings/py_util.h"
 #include "text/count.h"
 
@@ -53,6 +55,23 @@ std::vector<std::string> words_of(const py::sequence& words, int64_t rows) {
   return out;
 }
 
+// Documents of ids: every id in [0, V) (or -1, a word out of the vocabulary, where allowed), and
+// document ends that never decrease and end at the last id.
+void check_id_docs(const I32& ids, const I64& doc_end, int64_t V, bool allow_unknown) {
+  const int32_t* p = ids.data();
+  const int64_t n = ids.size();
+  const int32_t lo = allow_unknown ? -1 : 0;
+  for (int64_t i = 0; i < n; ++i)
+    if (p[i] >= V || p[i] < lo)
+      throw py::value_error("id " + std::to_string(p[i]) + " at position " + std::to_string(i) +
+                            " is out of range for a vocabulary of " + std::to_string(V));
+  const int64_t* e = doc_end.data();
+  const int64_t nd = doc_end.size();
+  for (int64_t d = 0; d < nd; ++d)
+    if (e[d] < (d ? e[d - 1] : 0) || e[d] > n) throw py::value_error("malformed document boundaries");
+  if (nd ? e[nd - 1] != n : n != 0) throw py::value_error("malformed document boundaries");
+}
+
 const float* matrix_arg(const F32& a, int64_t& rows, int& dim) {
   if (a.ndim() != 2) throw py::value_error("vectors must be a 2-D array");
   rows = a.shape(0);
@@ -89,20 +108,12 @@ void init_embeddings(py::module_& m) {
            py::arg("threads") = -1, py::arg("dense_bytes") = 0)
       .def("add_ids",
            [](CooccurCounter& c, const I32& ids, const I64& doc_end) {
+             check_id_docs(ids, doc_end, c.vocab_size(), /*allow_unknown=*/true);
              const int32_t* p = ids.data();
-             const int64_t n = ids.size();
-             const int32_t V = c.vocab_size();
-             for (int64_t i = 0; i < n; ++i)
-               if (p[i] >= V || p[i] < -1)
-                 throw py::value_error("id " + std::to_string(p[i]) + " at position " + std::to_string(i) +
-                                       " is out of range for a vocabulary of " + std::to_string(V));
              const int64_t* e = doc_end.data();
-             const int64_t nd = doc_end.size();
-             for (int64_t d = 0; d < nd; ++d)
-               if (e[d] < (d ? e[d - 1] : 0) || e[d] > n) throw py::value_error("malformed document boundaries");
-             if (nd && e[nd - 1] != n) throw py::value_error("malformed document boundaries");
+             const size_t nd = static_cast<size_t>(doc_end.size());
              py::gil_scoped_release nogil;
-             c.add_ids(p, e, static_cast<size_t>(nd));
+             c.add_ids(p, e, nd);
            },
            py::arg("ids"), py::arg("doc_end"), "Count documents of ids (-1: a word out of the vocabulary); document d ends at doc_end[d].")
       .def("add_texts",
@@ -253,6 +264,110 @@ void init_embeddings(py::module_& m) {
   }, py::arg("params"), py::kw_only(), py::arg("dim"), py::arg("records"), py::arg("order"), py::arg("eta"),
      py::arg("grad_clip"), py::arg("threads"),
      "One pass of AdaGrad over the tiles in `order`, in place; returns (summed loss, updates skipped as not finite).");
+
+  // ---------------------------------------------------------------- word2vec
+  py::class_<NoiseTable>(m, "NoiseTable", "Noise words for negative sampling: P(w) proportional to count^exponent (alias method).")
+      .def(py::init([](const I64& counts, double exponent) {
+             if (counts.ndim() != 1 || counts.size() == 0) throw py::value_error("counts must be a non-empty 1-D array");
+             const int64_t* c = counts.data();
+             for (py::ssize_t i = 0; i < counts.size(); ++i)
+               if (c[i] < 0) throw py::value_error("counts must not be negative");
+             if (!std::isfinite(exponent)) throw py::value_error("exponent must be finite");
+             NoiseTable t;
+             {
+               py::gil_scoped_release nogil;
+               t = make_noise_table(c, counts.size(), exponent);
+             }
+             return t;
+           }),
+           py::arg("counts"), py::arg("exponent"))
+      .def("__len__", [](const NoiseTable& t) { return t.threshold.size(); })
+      .def("arrays", [](const NoiseTable& t) {
+             return py::make_tuple(to_numpy(std::vector<uint32_t>(t.threshold)), to_numpy(std::vector<int32_t>(t.alias)));
+           }, "(threshold uint32, alias int32): column i is kept when the low 32 bits of a draw are < threshold[i].")
+      .def("draw", [](const NoiseTable& t, int64_t n, uint64_t seed) {
+             if (n < 0) throw py::value_error("n must be >= 0");
+             std::vector<int32_t> out(static_cast<size_t>(n));
+             SplitMix64 rng{seed};  // as the trainer's streams
+             for (auto& o : out) o = t.draw(rng.next());
+             return to_numpy(std::move(out));
+           },
+           py::arg("n"), py::arg("seed"), "n noise words (for tests of the distribution).");
+
+  m.def("word2vec_keep", [](const I64& counts, double sample) {
+    if (!(sample >= 0) || !std::isfinite(sample)) throw py::value_error("sample must be >= 0");
+    return to_numpy(subsample_thresholds(counts.data(), counts.size(), sample));
+  }, py::arg("counts"), py::arg("sample"),
+     "Subsampling: word w is kept when a uniform 32-bit number is <= keep[w] (uint32).");
+
+  m.def("word2vec_sigmoid", &word2vec_sigmoid, py::arg("f"), "The tools' tabulated sigmoid (0 or 1 beyond +-6).");
+
+  m.def("word2vec_update", [](const F32& l1, const py::object& neu1e, const py::object& syn1, const I32& targets,
+                              float alpha) {
+    if (l1.ndim() != 1) throw py::value_error("l1 must be 1-D");
+    const int dim = static_cast<int>(l1.shape(0));
+    float* e = inplace(neu1e, {dim}, "neu1e");
+    py::array s = py::reinterpret_borrow<py::array>(syn1);
+    float* s1 = inplace(syn1, {}, "syn1");
+    if (s.ndim() != 2 || s.shape(1) < dim) throw py::value_error("syn1 must be 2-D with at least len(l1) columns");
+    const int32_t* t = targets.data();
+    for (py::ssize_t k = 0; k < targets.size(); ++k)
+      if (t[k] < 0 || t[k] >= s.shape(0)) throw py::value_error("a target is out of range");
+    return word2vec_update(l1.data(), e, s1, s.shape(1), dim, t, static_cast<int>(targets.size()), alpha);
+  }, py::arg("l1"), py::arg("neu1e"), py::arg("syn1"), py::arg("targets"), py::arg("alpha"),
+     "One negative-sampling update (the trainer's inner step), in place; returns its loss.");
+
+  m.def("word2vec_train", [](const py::object& syn0, const py::object& syn1neg, const I32& ids, const I64& doc_end,
+                             const NoiseTable& noise, const py::array_t<uint32_t, py::array::c_style | py::array::forcecast>& keep,
+                             int dim, int window, int negative, bool sg, bool cbow_mean, bool shrink_windows,
+                             float alpha, float min_alpha, int threads, int64_t words_before, int64_t total_words,
+                             uint64_t seed, int64_t max_sentence) {
+    py::array a0 = py::reinterpret_borrow<py::array>(syn0);
+    float* s0 = inplace(syn0, {}, "syn0");
+    float* s1 = inplace(syn1neg, {}, "syn1neg");
+    if (a0.ndim() != 2) throw py::value_error("syn0 must be 2-D");
+    const int64_t V = a0.shape(0), stride = a0.shape(1);
+    check_shape(py::reinterpret_borrow<py::array>(syn1neg), {static_cast<py::ssize_t>(V), static_cast<py::ssize_t>(stride)}, "syn1neg");
+    if (dim < 1 || dim > stride) throw py::value_error("dim must be in [1, syn0.shape[1]]");
+    if (window < 1) throw py::value_error("window must be >= 1");
+    if (negative < 1 || negative > 64) throw py::value_error("negative must be in [1, 64]");
+    if (max_sentence < 1) throw py::value_error("max_sentence must be >= 1");
+    if (static_cast<int64_t>(noise.threshold.size()) != V || keep.size() != V)
+      throw py::value_error("the noise table and keep thresholds must have one entry per word");
+    check_id_docs(ids, doc_end, V, /*allow_unknown=*/false);
+    const int32_t* p = ids.data();
+    const int64_t* e = doc_end.data();
+    const int64_t nd = doc_end.size();
+    Word2VecConfig cfg;
+    cfg.dim = dim;
+    cfg.window = window;
+    cfg.negative = negative;
+    cfg.sg = sg;
+    cfg.cbow_mean = cbow_mean;
+    cfg.shrink_windows = shrink_windows;
+    cfg.alpha = alpha;
+    cfg.min_alpha = min_alpha;
+    cfg.threads = threads;
+    cfg.max_sentence = max_sentence;
+    Word2VecSchedule sch{words_before, total_words, seed};
+    Word2VecStats st;
+    {
+      py::gil_scoped_release nogil;
+      st = word2vec_train({s0, s1, V, stride}, p, e, static_cast<size_t>(nd), cfg, noise, keep.data(), sch);
+    }
+    py::dict d;
+    d["loss"] = st.loss;
+    d["examples"] = st.examples;
+    d["words"] = st.words;
+    d["effective_words"] = st.effective;
+    d["alpha"] = st.last_alpha;
+    return d;
+  }, py::arg("syn0"), py::arg("syn1neg"), py::arg("ids"), py::arg("doc_end"), py::arg("noise"), py::arg("keep"),
+     py::kw_only(), py::arg("dim"), py::arg("window"), py::arg("negative"), py::arg("sg"), py::arg("cbow_mean"),
+     py::arg("shrink_windows"), py::arg("alpha"), py::arg("min_alpha"), py::arg("threads"), py::arg("words_before"),
+     py::arg("total_words"), py::arg("seed"), py::arg("max_sentence") = 10000,
+     "One pass of word2vec over documents of ids, in place (Hogwild); returns loss, examples, words,\n"
+     "effective_words (after subsampling) and alpha (the learning rate at the end).");
 
   // ---------------------------------------------------------------- vector files
   m.def("read_vectors_text", [](const std::string& path, bool header, int threads) {

@@ -179,6 +179,38 @@ void init_text(py::module_& m) {
       },
       py::arg("config"), py::arg("docs"), py::arg("threads") = -1);
 
+  py::class_<PyVocabulary, std::shared_ptr<PyVocabulary>>(m, "StringIndex", "A read-only str -> id map.")
+      .def(py::init([](const std::vector<std::string>& terms) {
+             auto v = std::make_shared<PyVocabulary>();
+             v->map = StringIdMap(terms.size() + 1);
+             for (size_t i = 0; i < terms.size(); ++i) {
+               if (v->map.insert(terms[i]) != static_cast<int32_t>(i))
+                 throw py::value_error("duplicate term in vocabulary: '" + terms[i] + "'");
+             }
+             return v;
+           }),
+           py::arg("terms"))
+      .def("__len__", [](const PyVocabulary& v) { return v.map.size(); })
+      .def("find", [](const PyVocabulary& v, const std::string& s) { return v.map.find(s); }, py::arg("term"),
+           "The id of `term`, or -1.")
+      .def(
+          "encode",
+          [](const PyVocabulary& v, const py::sequence& tokens, int32_t unk_id) {
+            std::vector<int32_t> ids;
+            ids.reserve(py::len(tokens));
+            size_t i = 0;
+            for (py::handle t : tokens) {
+              if (!PyUnicode_Check(t.ptr()))
+                throw py::type_error("tokens must be str; item " + std::to_string(i) + " is " + type_name(t));
+              int32_t id = v.map.find(utf8_view(t, i));
+              if (id >= 0) ids.push_back(id);
+              else if (unk_id >= 0) ids.push_back(unk_id);
+              ++i;
+            }
+            return to_numpy(std::move(ids));
+          },
+          py::arg("tokens"), py::arg("unk_id") = -1, "Ids of `tokens`; unknown ones become `unk_id`, or are dropped when it is < 0.");
+
   py::class_<LineReader>(m, "LineReader", "A UTF-8 text file read in chunks of whole lines (a line is a document).")
       .def(py::init<const std::string&, size_t, size_t>(), py::arg("path"), py::arg("chunk_bytes") = size_t(1) << 24,
            py::arg("max_line_bytes") = size_t(1) << 30)
@@ -199,6 +231,25 @@ void init_text(py::module_& m) {
             return token_lists_to_py(t);
           },
           py::arg("config"), py::arg("threads") = -1, "The token lists of the next chunk's lines; None at the end.")
+      .def(
+          "encode_next",
+          [](LineReader& r, const AnalyzerConfig& config, const PyVocabulary& vocabulary, int threads) -> py::object {
+            std::vector<std::string_view> lines;
+            IdDocs d;
+            {
+              py::gil_scoped_release nogil;
+              if (!r.next(lines)) return py::none();
+              try {
+                d = encode_docs(config, lines, vocabulary.map, threads);
+              } catch (const DocumentError& e) {
+                throw line_error("", r.first_line(), e);
+              }
+            }
+            return py::make_tuple(to_numpy(std::move(d.ids)), to_numpy(std::move(d.doc_end)));
+          },
+          py::arg("config"), py::arg("vocabulary"), py::arg("threads") = -1,
+          "(ids, doc_end) of the next chunk's lines, terms outside `vocabulary` dropped; None at the end.")
+      .def_property_readonly("first_line", &LineReader::first_line)
       .def_property_readonly("bytes_done", &LineReader::bytes_done)
       .def_property_readonly("total_bytes", &LineReader::total_bytes);
 
@@ -238,37 +289,15 @@ void init_text(py::module_& m) {
       "Vocabulary (sorted by code point), term -> column dict and CSR (indptr, indices, data) of the documents;\n"
       "counts are int64, or float64 with float64=True.");
 
-  py::class_<PyVocabulary, std::shared_ptr<PyVocabulary>>(m, "StringIndex", "A read-only str -> id map.")
-      .def(py::init([](const std::vector<std::string>& terms) {
-             auto v = std::make_shared<PyVocabulary>();
-             v->map = StringIdMap(terms.size() + 1);
-             for (size_t i = 0; i < terms.size(); ++i) {
-               if (v->map.insert(terms[i]) != static_cast<int32_t>(i))
-                 throw py::value_error("duplicate term in vocabulary: '" + terms[i] + "'");
-             }
-             return v;
-           }),
-           py::arg("terms"))
-      .def("__len__", [](const PyVocabulary& v) { return v.map.size(); })
-      .def("find", [](const PyVocabulary& v, const std::string& s) { return v.map.find(s); }, py::arg("term"),
-           "The id of `term`, or -1.")
-      .def(
-          "encode",
-          [](const PyVocabulary& v, const py::sequence& tokens, int32_t unk_id) {
-            std::vector<int32_t> ids;
-            ids.reserve(py::len(tokens));
-            size_t i = 0;
-            for (py::handle t : tokens) {
-              if (!PyUnicode_Check(t.ptr()))
-                throw py::type_error("tokens must be str; item " + std::to_string(i) + " is " + type_name(t));
-              int32_t id = v.map.find(utf8_view(t, i));
-              if (id >= 0) ids.push_back(id);
-              else if (unk_id >= 0) ids.push_back(unk_id);
-              ++i;
-            }
-            return to_numpy(std::move(ids));
-          },
-          py::arg("tokens"), py::arg("unk_id") = -1, "Ids of `tokens`; unknown ones become `unk_id`, or are dropped when it is < 0.");
+  m.def(
+      "encode_texts",
+      [](const AnalyzerConfig& config, const py::sequence& docs, const PyVocabulary& vocabulary, int threads) {
+        IdDocs d = with_docs(docs, [&](const auto& v) { return encode_docs(config, v, vocabulary.map, threads); });
+        return py::make_tuple(to_numpy(std::move(d.ids)), to_numpy(std::move(d.doc_end)));
+      },
+      py::arg("config"), py::arg("docs"), py::arg("vocabulary"), py::arg("threads") = -1,
+      "(ids int32, doc_end int64) of the documents' terms in `vocabulary` (others dropped); document d's ids\n"
+      "end at doc_end[d].");
 
   m.def(
       "doc_term_transform",

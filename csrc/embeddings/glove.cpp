@@ -6,22 +6,12 @@
 
 #include "common/cpu.h"
 #include "common/parallel.h"
+#include "common/rng.h"
 
 namespace pfn {
 namespace {
 
-// splitmix64: small, fast, good enough for initialisation and shuffling.
-struct Rng {
-  uint64_t s;
-  uint64_t next() {
-    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }
-  uint64_t below(uint64_t n) { return static_cast<uint64_t>((static_cast<unsigned __int128>(next()) * n) >> 64); }
-};
+using Rng = SplitMix64;
 
 // One AdaGrad step per record (the reference's update, in float32) on the blocks of
 // word i and context j. u1/u2: dim floats of scratch.

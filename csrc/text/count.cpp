@@ -621,4 +621,42 @@ Csr hash_docs(const AnalyzerConfig& cfg, const std::vector<std::string_view>& do
   return m;
 }
 
+// ------------------------------------------------------------------ encode
+IdDocs encode_docs(const AnalyzerConfig& cfg, const std::vector<std::string_view>& docs,
+                   const StringIdMap& vocab, int num_threads) {
+  int threads = resolve_threads(num_threads, total_bytes(docs));
+  if (static_cast<size_t>(threads) > docs.size()) threads = docs.empty() ? 1 : static_cast<int>(docs.size());
+  auto bounds = split_by_bytes(docs, threads);
+  std::vector<IdDocs> parts(threads);
+  FirstError err;
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+  for (int t = 0; t < threads; ++t) {
+    err.run([&] {
+      Analyzer an(cfg);
+      IdDocs& p = parts[t];
+      p.doc_end.reserve(bounds[t + 1] - bounds[t]);
+      size_t cur = bounds[t];
+      analyze_range(an, docs, bounds[t], bounds[t + 1], 0, [&](size_t d, std::string_view s) {
+        for (; cur < d; ++cur) p.doc_end.push_back(static_cast<int64_t>(p.ids.size()));
+        const int32_t id = vocab.find(s);
+        if (id >= 0) p.ids.push_back(id);
+      });
+      for (; cur < bounds[t + 1]; ++cur) p.doc_end.push_back(static_cast<int64_t>(p.ids.size()));
+    });
+  }
+  err.rethrow();
+  if (threads == 1) return std::move(parts[0]);
+  IdDocs out;
+  size_t n_ids = 0;
+  for (auto& p : parts) n_ids += p.ids.size();
+  out.ids.reserve(n_ids);
+  out.doc_end.reserve(docs.size());
+  for (auto& p : parts) {
+    const int64_t base = static_cast<int64_t>(out.ids.size());
+    out.ids.insert(out.ids.end(), p.ids.begin(), p.ids.end());
+    for (auto e : p.doc_end) out.doc_end.push_back(e + base);
+  }
+  return out;
+}
+
 }  // namespace pfn

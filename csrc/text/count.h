@@ -123,4 +123,13 @@ Csr hash_docs(const AnalyzerConfig& cfg, const std::vector<std::string_view>& do
 Csr hash_terms(const std::vector<std::string_view>& terms, const std::vector<uint64_t>& doc_end,
                int64_t n_features, bool alternate_sign);
 
+// Documents as vocabulary ids (terms the vocabulary lacks are dropped, as the reference GloVe
+// and word2vec tools do): document d's ids are ids[doc_end[d-1], doc_end[d]).
+struct IdDocs {
+  std::vector<int32_t> ids;
+  std::vector<int64_t> doc_end;
+};
+IdDocs encode_docs(const AnalyzerConfig& cfg, const std::vector<std::string_view>& docs,
+                   const StringIdMap& vocab, int num_threads);
+
 }  // namespace pfn

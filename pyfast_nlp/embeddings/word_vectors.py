@@ -40,7 +40,8 @@ class WordVectors:
     ['man', 'queen']
     """
 
-    def __init__(self, words: Sequence[str], vectors: np.ndarray, duplicates: str = "error") -> None:
+    def __init__(self, words: Sequence[str], vectors: np.ndarray, duplicates: str = "error",
+                 _check_finite: bool = True, _words_are_str: bool = False) -> None:
         """``duplicates``: a word given twice is a ``ValueError`` (``"error"``), or resolves to its
         first row (``"first"``, what the file loaders use: published vector files hold a few)."""
         if duplicates not in ("error", "first"):
@@ -55,21 +56,26 @@ class WordVectors:
             raise TypeError(f"vectors must be numbers, got dtype {vec.dtype}")
         with np.errstate(over="ignore", invalid="ignore"):  # values beyond float32's range become inf, refused below
             vec = np.ascontiguousarray(vec, dtype=np.float32)
-        if not np.all(np.isfinite(vec)):
+        if _check_finite and not np.all(np.isfinite(vec)):
             bad = int(np.flatnonzero(~np.all(np.isfinite(vec), axis=1))[0])
             raise ValueError(f"the vector of {words[bad]!r} (row {bad}) has values that are not finite "
                              "(or beyond float32's range)")
-        index: Dict[str, int] = {}
-        for i, w in enumerate(words):
-            if not isinstance(w, str):
-                raise TypeError(f"words must be str; row {i} is {type(w).__name__}")
-            first = index.setdefault(w, i)  # a repeated word resolves to its first row
-            if first != i and duplicates == "error":
-                raise ValueError(f"the word {w!r} is given twice (rows {first} and {i}); "
-                                 "pass duplicates='first' to keep the first")
+        if not _words_are_str and not all(type(w) is str for w in words):
+            bad = next(i for i, w in enumerate(words) if not isinstance(w, str))
+            raise TypeError(f"words must be str; row {bad} is {type(words[bad]).__name__}")
+        self._index_map: Optional[Dict[str, int]] = None
+        if duplicates == "error":
+            index = self._build_index(words)
+            if len(index) != len(words):
+                seen: Dict[str, int] = {}
+                for i, w in enumerate(words):
+                    first = seen.setdefault(w, i)
+                    if first != i:
+                        raise ValueError(f"the word {w!r} is given twice (rows {first} and {i}); "
+                                         "pass duplicates='first' to keep the first")
+            self._index_map = index
         self.words = words
         self.vectors = vec
-        self._index = index
         self._unit: Optional[np.ndarray] = None
 
     # ------------------------------------------------------------------ access
@@ -88,6 +94,69 @@ class WordVectors:
 
     def __repr__(self) -> str:
         return f"WordVectors({len(self)} words, dim={self.dim})"
+
+    @staticmethod
+    def _build_index(words: List[str]) -> Dict[str, int]:
+        # built from the end, so a repeated word resolves to its first row
+        return dict(zip(reversed(words), range(len(words) - 1, -1, -1)))
+
+    @property
+    def _index(self) -> Dict[str, int]:
+        """word -> row, built on first use (a memory-mapped table opens without it)."""
+        if self._index_map is None:
+            self._index_map = self._build_index(self.words)
+        return self._index_map
+
+    # gensim KeyedVectors' names
+    @property
+    def vector_size(self) -> int:
+        """gensim's name for :attr:`dim`."""
+        return self.dim
+
+    @property
+    def index_to_key(self) -> List[str]:
+        """The words by row (gensim's name for :attr:`words`)."""
+        return self.words
+
+    @property
+    def key_to_index(self) -> Dict[str, int]:
+        """word -> row (a repeated word maps to its first row)."""
+        return self._index
+
+    def get_vector(self, key: str, norm: bool = False) -> np.ndarray:
+        """The vector of ``key`` (``norm=True``: scaled to length 1); a ``KeyError`` for an unknown word."""
+        i = self._row(key)
+        return self.unit_vectors[i] if norm else self.vectors[i]
+
+    def get_index(self, key: str, default: Optional[int] = None) -> int:
+        """The row of ``key``; ``default`` when it is unknown and a default is given, else ``KeyError``."""
+        i = self._index.get(key)
+        if i is None:
+            if default is not None:
+                return default
+            raise KeyError(f"word {key!r} is not in the vocabulary")
+        return i
+
+    def has_index_for(self, key: str) -> bool:
+        return key in self._index
+
+    def to_gensim(self) -> Any:
+        """This table as a gensim ``KeyedVectors`` (needs gensim, which pyfast_nlp never requires)."""
+        try:
+            from gensim.models import KeyedVectors
+        except ImportError:
+            raise ImportError("to_gensim() needs gensim: pip install gensim") from None
+        kv = KeyedVectors(self.dim, count=0, dtype=np.float32)
+        kv.add_vectors(list(self.words), np.array(self.vectors, dtype=np.float32, copy=True))
+        return kv
+
+    @classmethod
+    def from_gensim(cls, kv: Any) -> "WordVectors":
+        """A gensim ``KeyedVectors`` (or a gensim model, whose ``.wv`` is taken) as WordVectors."""
+        kv = getattr(kv, "wv", kv)
+        if not hasattr(kv, "index_to_key") or not hasattr(kv, "vectors"):
+            raise TypeError(f"expected a gensim KeyedVectors, not {type(kv).__name__}")
+        return cls(list(kv.index_to_key), np.asarray(kv.vectors))
 
     def index(self, word: str) -> Optional[int]:
         """Row of ``word``, or ``None``."""
@@ -127,27 +196,77 @@ class WordVectors:
                 vecs.append(self.unit_vectors[i])
                 exclude.append([i])
             else:
-                v = np.asarray(q, dtype=np.float32)
-                if v.shape != (self.dim,):
-                    raise ValueError(f"a query vector must have shape ({self.dim},), not {v.shape}")
+                v = self._vector_arg(q)
                 n = np.linalg.norm(v)
                 vecs.append(v / n if n else v)
                 exclude.append([])
         return np.stack(vecs), exclude
 
-    def most_similar(self, query: Union[str, np.ndarray, Sequence[Union[str, np.ndarray]]], topn: int = 10,
-                     restrict_vocab: Optional[int] = None) -> Union[List[Tuple[str, float]], List[List[Tuple[str, float]]]]:
-        """The ``topn`` words closest to ``query`` by cosine similarity, best first, as
-        ``(word, similarity)``. ``query`` is a word (left out of its own answer), a vector,
-        or a list of them (then a list of answers, computed in matrix products of about
-        16 M similarities). ``restrict_vocab`` searches only the first that many words."""
-        single = isinstance(query, str) or (isinstance(query, np.ndarray) and query.ndim == 1)
-        queries = [query] if single else list(query)
+    def most_similar(self, positive: Union[str, np.ndarray, Sequence[Union[str, np.ndarray]], None] = None,
+                     negative: Union[str, np.ndarray, Sequence[Union[str, np.ndarray]], None] = None,
+                     topn: Optional[int] = 10, restrict_vocab: Optional[int] = None) -> Any:
+        """The ``topn`` words closest by cosine similarity to the mean of the unit vectors of
+        ``positive`` minus those of ``negative`` (words or vectors), best first, as
+        ``(word, similarity)``, leaving out the words asked about: gensim's
+        ``KeyedVectors.most_similar``. ``topn=None`` returns the similarity to every word (an
+        array); ``restrict_vocab`` searches only the first that many words (the most frequent).
+        For many separate queries at once use :meth:`most_similar_batch`."""
+        pos, neg = _as_list(positive), _as_list(negative)
+        if not pos and not neg:
+            raise ValueError("most_similar needs at least one positive or negative word or vector")
+        mean = np.zeros(self.dim, dtype=np.float64)
+        exclude: List[int] = []
+        for items, sign in ((pos, 1.0), (neg, -1.0)):
+            for q in items:
+                if isinstance(q, str):
+                    i = self._row(q)
+                    exclude.append(i)
+                    mean += sign * self.unit_vectors[i]
+                else:
+                    v = self._vector_arg(q)
+                    n = np.linalg.norm(v)
+                    mean += sign * (v / n if n else v)
+        n = np.linalg.norm(mean)
+        q = (mean / n if n else mean).astype(np.float32)
+        if topn is None:
+            u = self.unit_vectors[: restrict_vocab] if restrict_vocab else self.unit_vectors
+            return u @ q
+        return self._top(q[None, :], [exclude], topn, restrict_vocab)[0]
+
+    def most_similar_batch(self, queries: Sequence[Union[str, np.ndarray]], topn: int = 10,
+                           restrict_vocab: Optional[int] = None) -> List[List[Tuple[str, float]]]:
+        """One :meth:`most_similar` answer per query (a word, left out of its own answer, or a
+        vector), computed in matrix products of about 16 M similarities."""
+        queries = list(queries)
         if not queries:
             return []
         q, exclude = self._query_matrix(queries)
-        res = self._top(q, exclude, topn, restrict_vocab)
-        return res[0] if single else res
+        return self._top(q, exclude, topn, restrict_vocab)
+
+    def doesnt_match(self, words: Sequence[str]) -> str:
+        """The word furthest from the mean of the others' unit vectors (gensim's
+        ``doesnt_match``); words not in the vocabulary are left out, with a warning."""
+        import warnings
+
+        words = [words] if isinstance(words, str) else list(words)
+        known = [w for w in words if w in self._index]
+        if len(known) < len(words):
+            warnings.warn(f"doesnt_match leaves out words not in the vocabulary: "
+                          f"{[w for w in words if w not in self._index]}", stacklevel=2)
+        if not known:
+            raise ValueError("doesnt_match needs at least one word in the vocabulary")
+        u = self.unit_vectors[[self._index[w] for w in known]].astype(np.float64)
+        mean = u.mean(axis=0)
+        n = np.linalg.norm(mean)
+        return known[int(np.argmin(u @ (mean / n if n else mean)))]
+
+    def _vector_arg(self, q: Any) -> np.ndarray:
+        v = np.asarray(q, dtype=np.float32)
+        if v.shape != (self.dim,):
+            raise ValueError(f"a query vector must have shape ({self.dim},), not {v.shape}")
+        if not np.all(np.isfinite(v)):
+            raise ValueError("a query vector has values that are not finite")
+        return v
 
     def _top(self, q: np.ndarray, exclude: List[List[int]], topn: int,
              restrict_vocab: Optional[int]) -> List[List[Tuple[str, float]]]:
@@ -402,11 +521,59 @@ class WordVectors:
         with atomic_write(path, "wb") as f:
             np.savez(f, words=np.array(self.words, dtype=str), vectors=self.vectors)
 
+    def save_npy(self, path: PathLike) -> None:
+        """The package's memory-mappable format: the matrix as a ``.npy`` file at ``path`` and
+        the words, one a line in UTF-8, beside it at ``<path without .npy>.words.txt``. Both are
+        written atomically; :meth:`load_npy` with ``mmap="r"`` opens them without reading the
+        matrix."""
+        p = os.fspath(path)
+        if not p.lower().endswith(".npy"):
+            raise ValueError(f"a .npy vectors file must end in .npy: {p}")
+        for i, w in enumerate(self.words):
+            if "\n" in w or "\r" in w:
+                raise ValueError(f"word {w!r} (row {i}) contains a line break; the .npy format's word list cannot hold it")
+        with atomic_write(_words_path(p), "w", encoding="utf-8") as f:
+            f.write(f"# pyfast_nlp word list: {len(self.words)} words for {os.path.basename(p)}\n")
+            f.writelines(w + "\n" for w in self.words)
+        with atomic_write(p, "wb") as f:
+            np.save(f, np.ascontiguousarray(self.vectors, dtype=np.float32), allow_pickle=False)
+
+    @classmethod
+    def load_npy(cls, path: PathLike, mmap: Optional[str] = None) -> "WordVectors":
+        """Read :meth:`save_npy`'s pair of files. ``mmap="r"`` maps the matrix read-only instead of
+        reading it: a table of any size opens in the time it takes to read its word list, and
+        processes that map the same file share one copy in memory. A mapped matrix is not scanned
+        for NaN (that would read it all); ``save_npy`` never writes one."""
+        p = check_file(path, regular=True)
+        if mmap not in (None, "r", "c"):
+            raise ValueError(f"mmap must be None, 'r' or 'c', not {mmap!r}")
+        words_file = check_file(_words_path(p), regular=True)
+        try:
+            vec = np.load(p, mmap_mode=mmap, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:
+            raise ValueError(f"{p} is not a readable .npy matrix ({e})") from None
+        if vec.ndim != 2 or vec.dtype != np.float32:
+            raise ValueError(f"{p}: expected a 2-D float32 matrix, found shape {vec.shape} and dtype {vec.dtype}")
+        with open(words_file, encoding="utf-8", errors="strict", newline="\n") as f:
+            head = f.readline()
+            if not head.startswith("# pyfast_nlp word list"):
+                raise ValueError(f"{words_file} is not a pyfast_nlp word list")
+            words = f.read().split("\n")
+        if words and words[-1] == "":
+            words.pop()
+        if len(words) != vec.shape[0]:
+            raise ValueError(f"{words_file} lists {len(words)} words but {p} has {vec.shape[0]} rows "
+                             "(a truncated or mismatched pair of files)")
+        return cls(words, vec, duplicates="first", _check_finite=mmap is None, _words_are_str=True)
+
     def save(self, path: PathLike, format: Optional[str] = None) -> None:
-        """Save by ``format`` (``"glove"``, ``"word2vec"``, ``"word2vec-binary"``, ``"npz"``)
-        or, if ``None``, by extension (``.npz``, ``.bin``, anything else: GloVe text)."""
+        """Save by ``format`` (``"glove"``, ``"word2vec"``, ``"word2vec-binary"``, ``"npz"``,
+        ``"npy"``) or, if ``None``, by extension (``.npz``, ``.npy``, ``.bin``, anything else:
+        GloVe text)."""
         fmt = format or _format_of(path, for_writing=True)
-        if fmt == "glove":
+        if fmt == "npy":
+            self.save_npy(path)
+        elif fmt == "glove":
             self.save_glove(path)
         elif fmt == "word2vec":
             self.save_word2vec(path)
@@ -450,11 +617,15 @@ class WordVectors:
             raise ValueError(f"{path}: {e}") from None
 
     @classmethod
-    def load(cls, path: PathLike, format: Optional[str] = None) -> "WordVectors":
-        """Load by ``format`` or, if ``None``, by extension (``.npz``, ``.bin``) and
+    def load(cls, path: PathLike, format: Optional[str] = None, mmap: Optional[str] = None) -> "WordVectors":
+        """Load by ``format`` or, if ``None``, by extension (``.npz``, ``.npy``, ``.bin``) and
         otherwise by the first line: ``count dim`` means word2vec text, anything else
-        GloVe text."""
+        GloVe text. ``mmap="r"`` maps a ``.npy`` matrix instead of reading it (see :meth:`load_npy`)."""
         fmt = format or _format_of(path, for_writing=False)
+        if mmap is not None and fmt != "npy":
+            raise ValueError(f"mmap needs the .npy format (save(path.npy) writes it), not {fmt!r}")
+        if fmt == "npy":
+            return cls.load_npy(path, mmap=mmap)
         if fmt == "glove":
             return cls.load_glove(path)
         if fmt == "word2vec":
@@ -466,11 +637,25 @@ class WordVectors:
         raise ValueError(f"unknown format {fmt!r}")
 
 
+def _words_path(npy_path: str) -> str:
+    return npy_path[:-4] + ".words.txt"
+
+
+def _as_list(x: Any) -> List[Any]:
+    if x is None:
+        return []
+    if isinstance(x, str) or (isinstance(x, np.ndarray) and x.ndim == 1):
+        return [x]
+    return list(x)
+
+
 def _format_of(path: PathLike, for_writing: bool) -> str:
     p = os.fspath(path)
     low = p.lower()
     if low.endswith(".npz"):
         return "npz"
+    if low.endswith(".npy"):
+        return "npy"
     if low.endswith(".bin"):
         return "word2vec-binary"
     if for_writing:

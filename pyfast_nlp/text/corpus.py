@@ -127,28 +127,65 @@ class Corpus:
                                 "(a corpus mixes texts and token lists)")
             yield doc if isinstance(doc, list) else list(doc)
 
-    def id_batches(self, vocab: Any = None) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
-        """``(ids, doc_end)`` batches of about a million ids, document ``d`` of the batch ending at
-        ``doc_end[d]``: kind ``"ids"`` checked (1-D, integers, not negative), or kind ``"tokens"``
-        encoded with ``vocab`` (unknown words dropped, as the reference GloVe tool does)."""
+    def id_batches(self, vocab: Any = None,
+                   report: Optional[Callable[..., None]] = None) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+        """``(ids, doc_end)`` batches, document ``d`` of the batch ending at ``doc_end[d]``: a path
+        or texts analyzed in C++ and encoded with ``vocab`` (terms it lacks dropped, as the
+        reference GloVe and word2vec tools do), token lists encoded with ``vocab`` likewise, or
+        id arrays checked (1-D, integers, not negative). ``report(done)`` is called after each
+        batch with the bytes (a path) or documents read so far."""
+        if self.kind in ("path", "texts"):
+            if vocab is None:
+                raise ValueError("texts need a vocabulary to become ids")
+            yield from self._encoded(vocab, report)
+            return
         if self.kind == "ids":
             docs: Iterable[np.ndarray] = (_ids_of(d, i) for i, d in enumerate(self._items))
-        elif self.kind == "tokens":
+        else:
             if vocab is None:
                 raise ValueError("token lists need a vocabulary to become ids")
             docs = (vocab.encode(t, unknown="drop") for t in self.token_lists())
-        else:
-            raise TypeError(f"a corpus of {self.kind} has no ids; expected token lists or id arrays")
         buf: List[np.ndarray] = []
-        n = 0
+        n = done = 0
         for d in docs:
             buf.append(d)
             n += len(d)
             if n >= IDS_PER_BATCH:
+                done += len(buf)
                 yield _flatten(buf)
+                if report is not None:
+                    report(done)
                 buf, n = [], 0
         if buf:
             yield _flatten(buf)
+            if report is not None:
+                report(done + len(buf))
+
+    def _encoded(self, vocab: Any, report: Optional[Callable[..., None]]) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+        from .. import _core
+        from .._base import max_line_bytes
+
+        cfg, index = self.tokenizer.cfg, vocab.index
+        if self.kind == "path":
+            reader = _core.LineReader(self.path, max_line_bytes=max_line_bytes())
+            while True:
+                try:
+                    got = reader.encode_next(cfg, index)
+                except ValueError as e:
+                    raise ValueError(f"{self.path}, {e}") from None
+                if got is None:
+                    return
+                yield got
+                if report is not None:
+                    report(reader.bytes_done)
+        else:
+            for start, batch in self.text_batches():
+                try:
+                    yield _core.encode_texts(cfg, batch, index)
+                except ValueError as e:
+                    raise ValueError(_renumbered(str(e), start)) from None
+                if report is not None:
+                    report(start + len(batch))
 
     def _expect(self, kind: str) -> None:
         if self.kind != kind:
@@ -278,6 +315,12 @@ def _python_stemmed(source: Corpus, tok: Tokenizer, stop_words: Optional[Sequenc
         for _, batch in source.text_batches():
             for toks in plain.tokenize_batch(batch):
                 yield stemmed(toks)
+
+
+def _renumbered(msg: str, start: int) -> str:
+    """A kernel's "document 3: ..." in a batch that starts at document ``start``, numbered in the corpus."""
+    m = re.match(r"document (\d+)(.*)", msg, re.S)
+    return f"document {int(m.group(1)) + start}{m.group(2)}" if m else msg
 
 
 def _ids_of(doc: Any, i: int) -> np.ndarray:
