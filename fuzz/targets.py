@@ -27,7 +27,7 @@ import numpy as np
 import pyfast_nlp
 import scipy.sparse as sp
 
-from pyfast_nlp import CharLM, GloVe, Stemmer, Tokenizer, Vocab, WordVectors, nn
+from pyfast_nlp import CharLM, GloVe, Stemmer, Tokenizer, Vocab, Word2Vec, WordVectors, nn
 from pyfast_nlp.classify import TextClassifier
 
 CLEAN = (ValueError, TypeError)
@@ -170,7 +170,7 @@ def _load_vectors(data: bytes, fmt: str) -> None:
     path, threads = _file(data), 1 + (len(data) & 1)  # the text reader is parallel: 1 and 2 threads
     loaders = {"glove": lambda: WordVectors.load_glove(path, num_threads=threads),
                "word2vec": lambda: WordVectors.load_word2vec(path, num_threads=threads),
-               "word2vec-binary": lambda: WordVectors.load_word2vec(path, binary=True)}
+               "word2vec-binary": lambda: WordVectors.load_word2vec(path, binary=True, num_threads=threads)}
     try:
         v = loaders[fmt]()
     except ValueError:
@@ -293,6 +293,8 @@ def _seed_model(kind: str) -> bytes:
         elif kind == "glove":
             cooc = sp.coo_matrix((np.ones(3, np.float32), ([0, 1, 2], [1, 2, 0])), shape=(3, 3))
             GloVe(dim=2, epochs=1).fit(cooc, ["a", "b", "c"], progress=False).save(path)
+        elif kind == "word2vec":
+            Word2Vec(vector_size=2, min_count=1, epochs=1, sample=0).fit(["a b c a b"], progress=False).save(path)
         else:
             TextClassifier().fit(["good film", "bad film", "good", "bad"], ["p", "n", "p", "n"]).save(path)
         with open(path, "rb") as f:
@@ -333,17 +335,21 @@ def charlm_load(data: bytes) -> None:
 
 
 def model_load(data: bytes) -> None:
-    """GloVe.load and TextClassifier.load on damaged files; what loads must work."""
+    """GloVe.load, Word2Vec.load and TextClassifier.load on damaged files; what loads must work."""
     p = Bytes(data)
-    kind = ("glove", "classifier")[p.byte() % 2]
+    kind = ("glove", "classifier", "word2vec")[p.byte() % 3]
     path = _file(_model_file(p, kind), "model.npz")
+    loader = {"glove": GloVe.load, "classifier": TextClassifier.load, "word2vec": Word2Vec.load}[kind]
     try:
-        m = GloVe.load(path) if kind == "glove" else TextClassifier.load(path)
+        m = loader(path)
     except ValueError:
         return
     if kind == "glove":
         v = m.word_vectors()
         assert np.all(np.isfinite(v.vectors))
+    elif kind == "word2vec":
+        assert np.all(np.isfinite(m.wv.vectors)) and np.all(np.isfinite(m.syn1neg))
+        m.wv.most_similar(m.wv.index_to_key[0], topn=1)
     else:
         proba = m.predict_proba(["good film"])
         assert np.all(np.isfinite(proba)) and np.allclose(proba.sum(axis=1), 1.0)

@@ -377,7 +377,7 @@ def read_vectors_text(path: str, header: bool, threads: typing.SupportsInt | typ
     """
     (words, vectors) of a GloVe (no header) or word2vec text file.
     """
-def read_word2vec_binary(path: str) -> tuple:
+def read_word2vec_binary(path: str, threads: typing.SupportsInt | typing.SupportsIndex = -1) -> tuple:
     """
     (words, vectors) of a word2vec binary file.
     """

@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="the whole tour on the shipped Shakespeare corpus (--out DIR: HTML report)")
     p.add_argument("--out", default=None, help="folder for report.html and its figures (nothing is written elsewhere)")
-    p.add_argument("--quick", action="store_true", help="small models: about 2 s instead of about 22 s on 2 cores")
+    p.add_argument("--quick", action="store_true", help="small models: about 2 s instead of about 30 s on 2 cores")
     p.add_argument("--corpus", help="another UTF-8 text file (Project Gutenberg Shakespeare layout)")
     p.add_argument("--threads", type=int, default=-1)
 

@@ -26,6 +26,9 @@ def test_quick_demo_writes_only_into_out(report_dir, tmp_path, monkeypatch, caps
     page = (report_dir / "report.html").read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") == 3
     assert "Gradient flow through time" in page and "tanh(2*x3 + 3*tanh(" in page
+    # the study notes' GloVe-or-word2vec comparison, in small: a row per model, answers counted
+    assert "pair analogies right" in page and "word2vec skip-gram" in page and "word2vec CBOW" in page
+    assert re.search(r"<td>\d+/\d+</td>", page)
     assert "http://" not in page and "https://" not in page  # nothing fetched from the network
     # the demo writes nothing in the working directory
     monkeypatch.chdir(tmp_path)

@@ -7,7 +7,7 @@ import pytest
 
 import pyfast_nlp
 from pyfast_nlp import classify, exceptions, naive_bayes
-from pyfast_nlp.embeddings import cooccur, glove, word_vectors
+from pyfast_nlp.embeddings import cooccur, glove, word2vec, word_vectors
 from pyfast_nlp.feature_extraction import text as fe_text
 from pyfast_nlp.rnn import charlm, core, functional, gradient_flow, optim, units
 from pyfast_nlp.showcase import report
@@ -17,7 +17,7 @@ README = os.path.join(os.path.dirname(__file__), "..", "README.md")
 
 
 @pytest.mark.parametrize("module", [pyfast_nlp, exceptions, tokenizer, stemmer, corpus, vocab, fe_text, naive_bayes,
-                                    classify, cooccur, glove, word_vectors, functional, optim, core, charlm,
+                                    classify, cooccur, glove, word2vec, word_vectors, functional, optim, core, charlm,
                                     gradient_flow, units, report], ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     res = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)

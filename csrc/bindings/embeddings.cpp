@@ -378,14 +378,14 @@ void init_embeddings(py::module_& m) {
     }
     return vectors_to_py(std::move(v));
   }, py::arg("path"), py::arg("header"), py::arg("threads") = -1, "(words, vectors) of a GloVe (no header) or word2vec text file.");
-  m.def("read_word2vec_binary", [](const std::string& path) {
+  m.def("read_word2vec_binary", [](const std::string& path, int threads) {
     WordVectorsData v;
     {
       py::gil_scoped_release nogil;
-      v = read_word2vec_binary(path);
+      v = read_word2vec_binary(path, threads);
     }
     return vectors_to_py(std::move(v));
-  }, py::arg("path"), "(words, vectors) of a word2vec binary file.");
+  }, py::arg("path"), py::arg("threads") = -1, "(words, vectors) of a word2vec binary file.");
   m.def("write_vectors_text", [](const std::string& path, const py::sequence& words, const F32& vectors,
                                  bool header) {
     int64_t rows;

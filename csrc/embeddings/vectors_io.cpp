@@ -9,22 +9,12 @@
 #include <memory>
 
 #include "common/file_error.h"
+#include "common/mapped_file.h"
 #include "common/parallel.h"
 #include "common/unicode.h"
 
 namespace pfn {
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!f) throw FileError("cannot open", path);
-  std::string s;
-  char buf[1 << 16];
-  size_t got;
-  while ((got = std::fread(buf, 1, sizeof buf, f.get())) > 0) s.append(buf, got);
-  if (std::ferror(f.get())) throw FileError("error reading", path);
-  return s;
-}
 
 bool valid_utf8(const char* p, size_t n) {
   const auto* s = reinterpret_cast<const unsigned char*>(p);
@@ -70,7 +60,8 @@ struct LineError {
 }  // namespace
 
 WordVectorsData read_vectors_text(const std::string& path, bool header, int num_threads) {
-  const std::string s = read_file(path);
+  const MappedFile file(path);
+  const std::string_view s = file.view();
   // Line starts (0-based line numbers; reported 1-based).
   std::vector<std::pair<size_t, size_t>> lines;  // [begin, end) without the newline
   {
@@ -185,10 +176,25 @@ WordVectorsData read_vectors_text(const std::string& path, bool header, int num_
   return out;
 }
 
-WordVectorsData read_word2vec_binary(const std::string& path) {
-  const std::string s = read_file(path);
+// Index of the first value of row[0, dim) that is not finite, or -1 (a vectorisable scan).
+static int64_t first_not_finite(const float* row, int64_t dim) {
+  uint32_t bad = 0;
+  for (int64_t k = 0; k < dim; ++k) {
+    uint32_t b;
+    std::memcpy(&b, row + k, 4);
+    bad |= (b & 0x7f800000u) == 0x7f800000u;
+  }
+  if (!bad) return -1;
+  for (int64_t k = 0; k < dim; ++k)
+    if (!std::isfinite(row[k])) return k;
+  return -1;
+}
+
+WordVectorsData read_word2vec_binary(const std::string& path, int num_threads) {
+  const MappedFile file(path);
+  const std::string_view s = file.view();
   size_t nl = s.find('\n');
-  if (nl == std::string::npos) throw VectorsFormatError(path + ": no 'count dim' header line");
+  if (nl == std::string_view::npos) throw VectorsFormatError(path + ": no 'count dim' header line");
   std::vector<std::pair<const char*, const char*>> f;
   fields_of(s.data(), s.data() + nl, f);
   long long cnt = -1, dim = -1;
@@ -204,29 +210,49 @@ WordVectorsData read_word2vec_binary(const std::string& path) {
   out.dim = static_cast<int>(dim);
   out.words.resize(static_cast<size_t>(cnt));
   out.data = Buffer<float>(static_cast<size_t>(cnt) * static_cast<size_t>(dim));
+  // Words are variable-length, so one pass finds them; the vectors are then copied in parallel.
+  std::vector<size_t> at(static_cast<size_t>(cnt));
   size_t p = nl + 1;
   for (long long r = 0; r < cnt; ++r) {
     auto where = [&] { return path + ", word " + std::to_string(r + 1) + " (byte " + std::to_string(p) + ")"; };
     while (p < s.size() && (s[p] == '\n' || s[p] == '\r')) ++p;
     size_t sp = s.find(' ', p);
-    if (sp == std::string::npos || sp == p)
+    if (sp == std::string_view::npos || sp == p)
       throw VectorsFormatError(where() + ": file ends before the word (truncated file? header says " +
                                std::to_string(cnt) + " words)");
     if (!valid_utf8(s.data() + p, sp - p)) throw VectorsFormatError(where() + ": the word is not valid UTF-8");
-    out.words[static_cast<size_t>(r)].assign(s, p, sp - p);
+    out.words[static_cast<size_t>(r)].assign(s.data() + p, sp - p);
     p = sp + 1;
     if (s.size() - p < vec_bytes)
       throw VectorsFormatError(where() + ": file ends inside the vector (truncated file?)");
-    float* row = out.data.data() + static_cast<size_t>(r) * static_cast<size_t>(dim);
-    std::memcpy(row, s.data() + p, vec_bytes);  // little-endian float32, as word2vec writes
-    for (long long k = 0; k < dim; ++k)
-      if (!std::isfinite(row[k])) throw VectorsFormatError(where() + ": value " + std::to_string(k + 1) + " is not finite");
+    at[static_cast<size_t>(r)] = p;
     p += vec_bytes;
   }
   while (p < s.size() && (s[p] == '\n' || s[p] == '\r' || s[p] == ' ')) ++p;
   if (p != s.size())
     throw VectorsFormatError(path + ": data after the " + std::to_string(cnt) +
                              " words the header announces");
+  const int T = resolve_threads(num_threads, s.size(), 1 << 22);
+  std::vector<int64_t> bad_row(static_cast<size_t>(T), -1), bad_col(static_cast<size_t>(T), -1);
+  float* data = out.data.data();
+#pragma omp parallel for num_threads(T) schedule(static)
+  for (long long r = 0; r < cnt; ++r) {
+    float* row = data + static_cast<size_t>(r) * static_cast<size_t>(dim);
+    std::memcpy(row, s.data() + at[static_cast<size_t>(r)], vec_bytes);  // little-endian float32, as word2vec writes
+    const int64_t k = first_not_finite(row, dim);
+    const int t = thread_id();
+    if (k >= 0 && bad_row[t] < 0) {
+      bad_row[t] = r;
+      bad_col[t] = k;
+    }
+  }
+  int64_t r0 = -1, k0 = -1;
+  for (int t = 0; t < T; ++t)
+    if (bad_row[t] >= 0 && (r0 < 0 || bad_row[t] < r0)) r0 = bad_row[t], k0 = bad_col[t];
+  if (r0 >= 0)
+    throw VectorsFormatError(path + ", word " + std::to_string(r0 + 1) + " (byte " +
+                             std::to_string(at[static_cast<size_t>(r0)]) + "): value " + std::to_string(k0 + 1) +
+                             " is not finite");
   return out;
 }
 

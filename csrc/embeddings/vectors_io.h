@@ -25,7 +25,7 @@ struct WordVectorsData {
 // Text formats; header: 0 = none (GloVe), 1 = "count dim" first line (word2vec).
 // A word may contain spaces: the last `dim` fields of a line are its values.
 WordVectorsData read_vectors_text(const std::string& path, bool header, int num_threads);
-WordVectorsData read_word2vec_binary(const std::string& path);
+WordVectorsData read_word2vec_binary(const std::string& path, int num_threads);
 
 // Writes values in the shortest form that reads back to the same float32.
 void write_vectors_text(const std::string& path, const std::vector<std::string>& words,

@@ -140,7 +140,7 @@ class Word2Vec(ParamsMixin):
         arrays: a UTF-8 file path (a line is a document, streamed), texts (tokenized by
         ``tokenizer``, default ``Tokenizer()``), or token lists. ``callback(epoch, loss)`` runs
         after each epoch with the epoch's mean loss per example; returning ``True`` stops.
-        Ctrl-C comes back within a second or so, the model keeping what it learned (the
+        Ctrl-C comes back within a couple of seconds, the model keeping what it learned (the
         interrupted epoch partly trained, not counted in ``epochs_done_``).
 
         Raises ``ValueError`` for an empty corpus or one where no word reaches ``min_count``,
@@ -156,7 +156,7 @@ class Word2Vec(ParamsMixin):
         trained = hasattr(self, "syn0_")
         if update and not trained:
             raise ValueError("update=True adds words to a trained model's vocabulary; this model is not trained yet")
-        with _replayable(corpus, self.tokenizer) as corpus:
+        with _replayable(corpus) as corpus:
             counted = self._count(corpus, progress)
             if not trained:
                 self._start(counted)
@@ -362,7 +362,7 @@ class _replayable:
     list as it is; a one-shot iterator of texts written to a temporary file (newlines inside a
     text become spaces, which no tokenizer pattern keeps); one of token lists read into a list."""
 
-    def __init__(self, corpus: CorpusLike, tokenizer: Optional[Tokenizer]) -> None:
+    def __init__(self, corpus: CorpusLike) -> None:
         self.corpus = corpus
         self.tmp: Optional[str] = None
 
@@ -401,6 +401,7 @@ class _IdStore:
         self.words = 0
         self.bytes = 0
         self.file: Optional[Any] = None
+        self.on_disk = 0  # ids written to the file
         self.spans: List[Tuple[int, int, np.ndarray]] = []  # (offset in ids, count, doc_end) per batch on disk
 
     def add(self, ids: np.ndarray, ends: np.ndarray) -> None:
@@ -419,9 +420,9 @@ class _IdStore:
         self.bytes += ids.nbytes + ends.nbytes
 
     def _write(self, ids: np.ndarray, ends: np.ndarray) -> None:
-        offset = sum(n for _, n, _ in self.spans)
         self.file.write(ids.tobytes())
-        self.spans.append((offset, len(ids), ends))
+        self.spans.append((self.on_disk, len(ids), ends))
+        self.on_disk += len(ids)
 
     def slices(self) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
         """Batches of about a million words, whole documents each."""

@@ -591,7 +591,7 @@ class WordVectors:
         line are its values)."""
         path = check_file(path, regular=True)
         words, vec = _core.read_vectors_text(path, header=False, threads=resolve_threads(num_threads))
-        return cls(words, vec, duplicates="first")
+        return cls(words, vec, duplicates="first", _check_finite=False, _words_are_str=True)  # checked in C++
 
     @classmethod
     def load_word2vec(cls, path: PathLike, binary: bool = False, num_threads: int = -1) -> "WordVectors":
@@ -599,10 +599,10 @@ class WordVectors:
         the body."""
         path = check_file(path, regular=True)
         if binary:
-            words, vec = _core.read_word2vec_binary(path)
+            words, vec = _core.read_word2vec_binary(path, threads=resolve_threads(num_threads))
         else:
             words, vec = _core.read_vectors_text(path, header=True, threads=resolve_threads(num_threads))
-        return cls(words, vec, duplicates="first")
+        return cls(words, vec, duplicates="first", _check_finite=False, _words_are_str=True)  # checked in C++
 
     @classmethod
     def load_npz(cls, path: PathLike) -> "WordVectors":
