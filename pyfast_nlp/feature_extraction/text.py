@@ -510,30 +510,44 @@ class CountVectorizer(_TextVectorizer):
         return X.astype(self.dtype, copy=False)
 
     def _limit_features(self, X: sp.csr_matrix, terms: List[str], n_doc: int):
+        if self._nothing_to_prune(n_doc):
+            return X, terms  # every fitted term occurs in 1..n_doc documents: nothing to prune
+        dfs = np.bincount(X.indices, minlength=X.shape[1])
+        mask = self._kept_terms(dfs, lambda: np.asarray(X.astype(self.dtype).sum(axis=0)).ravel(), n_doc)
+        if mask.all():
+            return X, terms
+        return _select_columns(X, mask), [terms[i] for i in np.flatnonzero(mask)]
+
+    def _doc_bounds(self, n_doc: int) -> Tuple[float, float]:
         max_doc = self.max_df if isinstance(self.max_df, numbers.Integral) else self.max_df * n_doc
         min_doc = self.min_df if isinstance(self.min_df, numbers.Integral) else self.min_df * n_doc
         if max_doc < min_doc:
             raise ValueError("max_df corresponds to < documents than min_df")
-        if max_doc >= n_doc and min_doc <= 1 and self.max_features is None:
-            return X, terms  # every fitted term occurs in 1..n_doc documents: nothing to prune
-        dfs = np.bincount(X.indices, minlength=X.shape[1])
+        return max_doc, min_doc
+
+    def _nothing_to_prune(self, n_doc: int) -> bool:
+        max_doc, min_doc = self._doc_bounds(n_doc)
+        return max_doc >= n_doc and min_doc <= 1 and self.max_features is None
+
+    def _kept_terms(self, dfs: np.ndarray, tfs: Callable[[], np.ndarray], n_doc: int) -> np.ndarray:
+        """Which terms ``min_df``/``max_df``/``max_features`` keep, from each term's document
+        frequency and (called only when ``max_features`` cuts) its total count; terms in code-point
+        order. Shared with the distributed vectorizers, so ties fall the same way everywhere."""
+        max_doc, min_doc = self._doc_bounds(n_doc)
         mask = np.ones(len(dfs), dtype=bool)
         mask &= dfs <= max_doc
         mask &= dfs >= min_doc
         limit = self.max_features
         if limit is not None and mask.sum() > limit:
-            tfs = np.asarray(X.astype(self.dtype).sum(axis=0)).ravel()
+            tf = tfs()
             # Same expression as scikit-learn, so ties fall the same way.
-            mask_inds = (-tfs[mask]).argsort()[:limit]
+            mask_inds = (-tf[mask]).argsort()[:limit]
             new_mask = np.zeros(len(dfs), dtype=bool)
             new_mask[np.where(mask)[0][mask_inds]] = True
             mask = new_mask
-        if mask.all():
-            return X, terms
-        kept = np.flatnonzero(mask)
-        if kept.size == 0:
+        if not mask.any():
             raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
-        return _select_columns(X, mask), [terms[i] for i in kept]
+        return mask
 
     def _set_vocabulary(self, terms: List[str], index: Optional[Dict[str, int]] = None) -> None:
         self._terms = list(terms)

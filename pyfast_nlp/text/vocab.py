@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import scipy.sparse as sp
@@ -101,6 +101,14 @@ class Vocab:
                         "(Tokenizer(min_token_len=1) keeps one-letter words)")
             n = counter.documents
             raise ValueError(f"no tokens found in {n:,} document{'s' if n != 1 else ''}" + hint)
+        return cls.from_counts(terms, counts, min_count=min_count, max_size=max_size, specials=specials)
+
+    @classmethod
+    def from_counts(cls, terms: Sequence[str], counts: Any, min_count: int = 1, max_size: Optional[int] = None,
+                    specials: Sequence[str] = ("<unk>",)) -> "Vocab":
+        """The vocabulary :meth:`build` keeps from terms and their corpus counts (any order): those
+        seen ``min_count`` times or more, most frequent first, ties by code point, at most
+        ``max_size`` entries with ``specials`` first."""
         counts = np.asarray(counts, dtype=np.int64)
         special_set = set(specials)
         keep = [i for i, t in enumerate(terms) if counts[i] >= min_count and t not in special_set]
