@@ -294,7 +294,7 @@ def _seed_model(kind: str) -> bytes:
             cooc = sp.coo_matrix((np.ones(3, np.float32), ([0, 1, 2], [1, 2, 0])), shape=(3, 3))
             GloVe(dim=2, epochs=1).fit(cooc, ["a", "b", "c"], progress=False).save(path)
         elif kind == "word2vec":
-            Word2Vec(vector_size=2, min_count=1, epochs=1, sample=0).fit(["a b c a b"], progress=False).save(path)
+            Word2Vec(vector_size=2, min_count=1, epochs=1, sample=0).fit(["ab cd ef ab cd"], progress=False).save(path)
         else:
             TextClassifier().fit(["good film", "bad film", "good", "bad"], ["p", "n", "p", "n"]).save(path)
         with open(path, "rb") as f:
