@@ -176,3 +176,31 @@ def test_an_empty_partition_changes_nothing(client):
         got = stacked(vec.transform(bag))
         assert got.shape == (len(docs), len(ref.vocabulary_))
         assert abs(got - ref.transform(docs)).max() <= 1e-12
+
+
+def _die_once(flag, doc):
+    """SIGKILL this worker the first time any task reaches here (the flag file marks it done)."""
+    import os
+    import signal
+
+    try:
+        fd = os.open(flag, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return doc
+    os.close(fd)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_worker_killed_mid_job_changes_nothing(client, tmp_path):
+    from functools import partial
+
+    docs = documents(seed=7)
+    flag = str(tmp_path / "killed")
+    bag = db.from_sequence(docs, npartitions=4).map(partial(_die_once, flag))
+    ref = pyfast_nlp.CountVectorizer(min_df=2)
+    X_ref = ref.fit_transform(docs)
+    cv = pdask.CountVectorizer(min_df=2).fit(bag)
+    assert (tmp_path / "killed").exists()  # a worker did die, and Dask ran its task again elsewhere
+    assert cv.vocabulary_ == ref.vocabulary_
+    assert (stacked(cv.transform(db.from_sequence(docs, npartitions=4))) != X_ref).nnz == 0
+    client.wait_for_workers(2, timeout=60)  # the nanny restarts it for the tests after this one
