@@ -312,7 +312,6 @@ Word2VecStats word2vec_train(const Word2VecParams& P, const int32_t* ids, const 
       alpha = std::max(alpha, cfg.min_alpha);
       SplitMix64 rng{mix(sched.seed, static_cast<uint64_t>(pos))};
       train_chunk(P, ids, pieces.data(), b, e, cfg, noise, keep, alpha, rng, S, per[t]);
-      per[t].last_alpha = alpha;
     }
   }
   Word2VecStats out;

@@ -11,6 +11,7 @@ single-machine matrix.
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any, Dict, List
 
 import numpy as np
@@ -116,8 +117,6 @@ class CountVectorizer(single.CountVectorizer):
 
     def _stats(self, bag: Any) -> TermStats:
         params = self.get_params()
-        from functools import partial
-
         stats = tree_reduce(bag, partial(_term_stats, params), split_every=self.split_every)
         if stats is None or stats.n_docs == 0:
             raise ValueError("empty corpus: no documents")
@@ -136,8 +135,6 @@ class CountVectorizer(single.CountVectorizer):
     def transform(self, raw_documents: Any) -> Any:
         """A dask array (documents x features) of CSR blocks, one per partition."""
         self._validate()
-        from functools import partial
-
         return _blocks(as_bag(raw_documents), partial(_transform_block, self._single()), len(self._terms),
                        np.dtype(self.dtype))
 
@@ -193,11 +190,9 @@ class TfidfVectorizer(single.TfidfVectorizer):
         return tv
 
     def transform(self, raw_documents: Any) -> Any:
-        from functools import partial
-
         tv = self._single()
-        return _blocks(as_bag(raw_documents), partial(_transform_block, tv), len(self._terms), np.float64
-                       if np.dtype(self.dtype) not in (np.float32,) else np.float32)
+        out = np.float32 if np.dtype(self.dtype) == np.float32 else np.float64  # as TfidfTransformer's output
+        return _blocks(as_bag(raw_documents), partial(_transform_block, tv), len(self._terms), out)
 
     def fit_transform(self, raw_documents: Any, y: Any = None) -> Any:
         bag = as_bag(raw_documents)
@@ -210,8 +205,6 @@ class HashingVectorizer(single.HashingVectorizer):
 
     def transform(self, X: Any) -> Any:
         self._check_params()
-        from functools import partial
-
         require_dask()
         hv = single.HashingVectorizer(**self.get_params())
         return _blocks(as_bag(X), partial(_transform_block, hv), int(self.n_features), np.dtype(self.dtype))
