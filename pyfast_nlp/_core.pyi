@@ -173,6 +173,10 @@ class CooccurCounter:
         """
         Merge everything counted into (row, col, value) arrays (mirrored when symmetric).
         """
+    def to_coo_float64(self, threads: typing.SupportsInt | typing.SupportsIndex = -1) -> tuple[numpy.typing.NDArray[numpy.int32], numpy.typing.NDArray[numpy.int32], numpy.typing.NDArray[numpy.float64]]:
+        """
+        Merge everything counted into (row, col, value) arrays with float64 values (partial counts that will be added to others).
+        """
     def to_file(self, path: str) -> int:
         """
         Merge everything counted into the reference GloVe record file `path`; returns the record count.

@@ -156,6 +156,36 @@ void init_embeddings(py::module_& m) {
                                    to_numpy(std::move(m.val)));
            },
            py::arg("threads") = -1, "Merge everything counted into (row, col, value) arrays (mirrored when symmetric).")
+      .def("to_coo_float64",
+           [](CooccurCounter& c, int threads) {
+             std::vector<std::unique_ptr<CooArraysSink>> sinks;
+             std::vector<CooccurSink*> ptrs;
+             for (int t = 0; t < resolve_threads(threads); ++t) {
+               sinks.push_back(std::make_unique<CooArraysSink>(c.symmetric()));
+               ptrs.push_back(sinks.back().get());
+             }
+             std::vector<int32_t> row, col;
+             std::vector<double> val;
+             {
+               py::gil_scoped_release nogil;
+               c.merge(ptrs, [] { check_signals(); });
+               size_t n = 0;
+               for (auto& s : sinks) n += s->val.size();
+               row.reserve(n);
+               col.reserve(n);
+               val.reserve(n);
+               for (auto& s : sinks) {
+                 row.insert(row.end(), s->row.begin(), s->row.end());
+                 col.insert(col.end(), s->col.begin(), s->col.end());
+                 val.insert(val.end(), s->val.begin(), s->val.end());
+                 s.reset();
+               }
+             }
+             return py::make_tuple(to_numpy(std::move(row)), to_numpy(std::move(col)), to_numpy(std::move(val)));
+           },
+           py::arg("threads") = -1,
+           "Merge everything counted into (row, col, value) arrays with float64 values (partial counts that "
+           "will be added to others).")
       .def("to_file",
            [](CooccurCounter& c, const std::string& path) {
              py::gil_scoped_release nogil;

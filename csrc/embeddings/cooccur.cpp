@@ -810,6 +810,17 @@ void GloveRecordFileSink::add(int32_t r, int32_t c, double v) {
   if (mirror_ && r != c) put(c, r, v);
 }
 
+void CooArraysSink::add(int32_t r, int32_t c, double v) {
+  row.push_back(r);
+  col.push_back(c);
+  val.push_back(v);
+  if (mirror_ && r != c) {
+    row.push_back(c);
+    col.push_back(r);
+    val.push_back(v);
+  }
+}
+
 void GloveRecordFileSink::drain() {
   if (!buf_.empty() && std::fwrite(buf_.data(), 1, buf_.size(), f_) != buf_.size())
     throw FileError("error writing", path_);

@@ -79,6 +79,19 @@ class GloveRecordFileSink : public CooccurSink {
   uint64_t records_ = 0;
 };
 
+// Collects entries as arrays with float64 values (mirroring symmetric counts), so that
+// partial counts of several corpora add up without a float32 rounding in between.
+class CooArraysSink : public CooccurSink {
+ public:
+  explicit CooArraysSink(bool mirror) : mirror_(mirror) {}
+  void add(int32_t row, int32_t col, double value) override;
+  std::vector<int32_t> row, col;
+  std::vector<double> val;
+
+ private:
+  bool mirror_;
+};
+
 // The whole matrix as COO arrays.
 struct CooMatrix {
   Buffer<int32_t> row, col;

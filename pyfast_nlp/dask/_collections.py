@@ -3,9 +3,14 @@ of file paths) into a Bag of text partitions, and a tree reduction of partial re
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, List
+import shutil
+import tempfile
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, List, Optional, Sequence
 
 from .partials import merge_all
+
+_MB = 1 << 20
 
 
 def require_dask() -> Any:
@@ -35,10 +40,26 @@ def as_bag(data: Any) -> Any:
         for p in paths:
             if not os.path.isfile(p):
                 raise FileNotFoundError(f"no such file: {p}")
-        # a line is a document, as for a single-machine path; the newline is not part of it
-        return db.read_text(paths, encoding="utf-8").map(lambda line: line.rstrip("\r\n"))
+        # a line is a document, as for a single-machine path; the newline is not part of it. Files are
+        # cut into blocks (at line ends) of 1-64 MiB, about 4 per worker, so every worker gets some.
+        total = sum(os.path.getsize(p) for p in paths)
+        blocksize = int(min(64 << 20, max(1 << 20, total // (4 * n_workers()) + 1)))
+        return db.read_text(paths, encoding="utf-8", blocksize=blocksize).map(_strip_newline)
     raise TypeError(f"expected a dask.bag.Bag of texts, a dask DataFrame text column or a list of file paths, "
                     f"not {type(data).__name__}")
+
+
+def _strip_newline(line: str) -> str:
+    return line.rstrip("\r\n")
+
+
+def n_workers() -> int:
+    try:
+        from distributed import get_client
+
+        return max(1, len(get_client().scheduler_info()["workers"]))
+    except (ImportError, ValueError):
+        return 1
 
 
 def checked_partition(docs: Any, index: int) -> List[Any]:
@@ -53,6 +74,116 @@ def checked_partition(docs: Any, index: int) -> List[Any]:
     return docs
 
 
+def _worker() -> Any:
+    try:
+        from distributed import get_worker
+
+        return get_worker()
+    except (ImportError, ValueError):
+        return None
+
+
+def worker_threads(requested: int) -> int:
+    """-1 inside a worker means the worker's own thread slots, not every core of the machine
+    (several worker processes share it)."""
+    if requested != -1:
+        return requested
+    try:
+        from distributed import get_worker
+
+        return max(1, int(get_worker().state.nthreads))
+    except (ImportError, ValueError, AttributeError):
+        return -1
+
+
+def worker_budget() -> Optional[int]:
+    """Bytes one task may use inside the current dask worker: its memory limit shared by its
+    thread slots; None outside a worker or for a worker without a limit."""
+    w = _worker()
+    limit = getattr(getattr(w, "memory_manager", None), "memory_limit", None) if w is not None else None
+    if not limit:
+        return None
+    return int(limit) // max(1, int(w.state.nthreads))
+
+
+def worker_name() -> str:
+    w = _worker()
+    return f"worker {w.address}" if w is not None else "this process"
+
+
+def check_fits(nbytes: int, what: str, hint: str) -> None:
+    """A clear MemoryError, raised in the worker (dask re-raises it on the client), when ``what``
+    needs more than the worker's memory limit allows one task."""
+    budget = worker_budget()
+    if budget is not None and nbytes > budget:
+        raise MemoryError(f"{what} needs about {nbytes / _MB:,.0f} MB, more than the {budget / _MB:,.0f} MB a task may "
+                          f"use on {worker_name()} (its memory limit over its threads); {hint}")
+
+
+@contextmanager
+def spill_dir(tmp_dir: Optional[str]) -> Iterator[str]:
+    """A folder of this task's own for spill files, in ``tmp_dir`` or the worker's local directory,
+    removed with whatever is in it when the task ends, however it ends."""
+    w = _worker()
+    base = tmp_dir if tmp_dir is not None else getattr(w, "local_directory", None) or tempfile.gettempdir()
+    os.makedirs(base, exist_ok=True)
+    path = tempfile.mkdtemp(prefix="pyfast-nlp-spill-", dir=base)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def shared(obj: Any) -> Any:
+    """``obj`` for use in many tasks, sent to the cluster once (a persisted ``dask.delayed``), not
+    with every task. Unlike scattered data it keeps its lineage: the scheduler can send it again
+    if the workers holding it die, so a killed worker never cancels the job."""
+    import warnings
+
+    import dask
+
+    with warnings.catch_warnings():  # "Sending large graph": it is sent once, on purpose
+        warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+        return dask.persist(dask.delayed(obj, pure=True))[0]
+
+
+def persist(objs: Sequence[Any], desc: str, progress: bool) -> List[Any]:
+    """``dask.persist`` the objects and wait for them (a tqdm bar of finished tasks with
+    ``progress`` on a distributed client); a task's exception is raised here."""
+    import dask
+
+    out = list(dask.persist(*objs))
+    try:
+        from distributed import futures_of, wait
+    except ImportError:
+        return out
+    futures = futures_of(out)
+    if not futures:
+        return out
+    if progress:
+        from distributed import as_completed
+
+        from .._base import progress_bar
+
+        with progress_bar(True, total=len(futures), desc=desc, unit="task") as bar:
+            for _ in as_completed(futures):
+                bar.update(1)
+    wait(futures)
+    for f in futures:
+        if f.status == "error":
+            f.result()  # raises the task's exception with its traceback
+    return out
+
+
+def _merge_checked(parts: List[Any]) -> Any:
+    merged = merge_all(parts)
+    if merged is not None and hasattr(merged, "nbytes"):
+        check_fits(3 * merged.nbytes, f"merging partial results ({type(merged).__name__}, "
+                   f"{merged.nbytes / _MB:,.0f} MB)", "use workers with more memory, or fewer distinct terms "
+                   "(min_df, max_features, a smaller ngram_range)")
+    return merged
+
+
 def tree_reduce(bag: Any, per_partition: Callable[[List[Any]], Any], split_every: int = 8) -> Any:
     """Compute ``per_partition(docs)`` on every partition (inside the workers) and merge the results
     with a tree reduction of fan-in ``split_every``; returns the merged result (computed)."""
@@ -61,11 +192,18 @@ def tree_reduce(bag: Any, per_partition: Callable[[List[Any]], Any], split_every
     parts = bag.to_delayed()
     if not parts:
         return None
-    level = [dask.delayed(_run)(per_partition, p, i) for i, p in enumerate(parts)]
+    level = [dask.delayed(run_partition)(per_partition, p, i) for i, p in enumerate(parts)]
+    return tree_merge(level, split_every).compute()
+
+
+def tree_merge(level: List[Any], split_every: int) -> Any:
+    """A delayed tree reduction of delayed partial results (fan-in ``split_every``)."""
+    import dask
+
     while len(level) > 1:
-        level = [dask.delayed(merge_all)(level[i:i + split_every]) for i in range(0, len(level), split_every)]
-    return level[0].compute()
+        level = [dask.delayed(_merge_checked)(level[i:i + split_every]) for i in range(0, len(level), split_every)]
+    return level[0]
 
 
-def _run(fn: Callable[[List[Any]], Any], docs: Any, index: int) -> Any:
+def run_partition(fn: Callable[[List[Any]], Any], docs: Any, index: int) -> Any:
     return fn(checked_partition(docs, index))

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import math
 from functools import partial
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..feature_extraction import text as single
-from ._collections import as_bag, require_dask, tree_reduce
+from ._collections import (as_bag, checked_partition, persist, require_dask, run_partition, shared, tree_merge,
+                           tree_reduce, worker_threads)
 from .partials import TermStats
 
 __all__ = ["CountVectorizer", "TfidfVectorizer", "HashingVectorizer"]
@@ -26,61 +27,82 @@ __all__ = ["CountVectorizer", "TfidfVectorizer", "HashingVectorizer"]
 _NO_PRUNING = {"max_df": 1.0, "min_df": 1, "max_features": None, "vocabulary": None}
 
 
-def _threads(requested: int) -> int:
-    """-1 inside a worker means the worker's own thread slots, not every core of the machine
-    (several worker processes share it)."""
-    if requested != -1:
-        return requested
-    try:
-        from distributed import get_worker
-
-        return max(1, int(get_worker().state.nthreads))
-    except (ImportError, ValueError, AttributeError):
-        return -1
-
-
 def _term_stats(params: Dict[str, Any], docs: List[Any]) -> TermStats:
     """One partition's term totals, counted by the single-machine vectorizer without pruning."""
-    cv = single.CountVectorizer(**{**params, **_NO_PRUNING, "num_threads": _threads(params["num_threads"])})
+    return _counted_block(params, docs)[0]
+
+
+def _counted_block(params: Dict[str, Any], docs: List[Any]) -> Tuple[TermStats, sp.csr_matrix]:
+    """One partition's term totals and its count matrix over its own terms (code-point order)."""
+    cv = single.CountVectorizer(**{**params, **_NO_PRUNING, "num_threads": worker_threads(params["num_threads"])})
     dtype = np.dtype(params["dtype"])
     if not docs:
-        return TermStats.empty(dtype)
+        return TermStats.empty(dtype), sp.csr_matrix((0, 0), dtype=dtype)
     try:
         X = cv.fit_transform(docs)
     except ValueError as e:
         if "empty vocabulary" in str(e):  # this partition holds only stop words or nothing
-            return TermStats(np.zeros(0, object), np.zeros(0, dtype), np.zeros(0, np.int64), len(docs))
+            return (TermStats(np.zeros(0, object), np.zeros(0, dtype), np.zeros(0, np.int64), len(docs)),
+                    sp.csr_matrix((len(docs), 0), dtype=dtype))
         raise
     terms = np.asarray(cv.get_feature_names_out(), dtype=object)
     df = np.bincount(X.indices, minlength=X.shape[1]).astype(np.int64)
     tf = np.asarray(X.astype(dtype).sum(axis=0)).ravel()
-    return TermStats(terms, tf, df, X.shape[0])
+    return TermStats(terms, tf, df, X.shape[0]), X
+
+
+def _first(pair: Tuple[Any, Any]) -> Any:
+    return pair[0]
+
+
+def _remapped(finish: Any, counted: Tuple[TermStats, sp.csr_matrix], kept: np.ndarray) -> sp.csr_matrix:
+    """A partition's count block renumbered to the fitted vocabulary ``kept`` (terms in code-point
+    order; the partition's own terms are too, so each row stays sorted), pruned terms dropped,
+    then ``finish`` (tf-idf weighting, or nothing)."""
+    stats, X = counted
+    local = stats.terms
+    if len(local):
+        at = np.searchsorted(kept, local)
+        found = at < len(kept)
+        found[found] = kept[at[found]] == local[found]
+        new_col = np.where(found, at, -1)
+        keep = new_col[X.indices] >= 0
+        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        indptr = np.concatenate(([0], np.cumsum(np.bincount(rows[keep], minlength=X.shape[0]))))
+        X = single._csr(X.data[keep], new_col[X.indices[keep]].astype(np.int32), indptr, (X.shape[0], len(kept)))
+    else:
+        X = sp.csr_matrix((X.shape[0], len(kept)), dtype=X.dtype)
+    X.has_canonical_format = True
+    return finish(X) if finish is not None else X
 
 
 def _transform_block(vectorizer: Any, docs: Any, index: int) -> sp.csr_matrix:
     """One partition's rows, by the fitted single-machine vectorizer (inside the worker)."""
-    from ._collections import checked_partition
-
     docs = checked_partition(docs, index)
     if not docs:
         n = int(vectorizer.n_features) if hasattr(vectorizer, "n_features") else len(vectorizer.get_feature_names_out())
         return sp.csr_matrix((0, n), dtype=vectorizer.dtype)
-    vectorizer.num_threads = _threads(vectorizer.num_threads)
+    vectorizer.num_threads = worker_threads(vectorizer.num_threads)
     return vectorizer.transform(docs)
 
 
 def _blocks(bag: Any, fn: Any, n_features: int, dtype: Any) -> Any:
     """A dask array of one CSR block per partition (row counts unknown until computed)."""
     import dask
-    import dask.array as da
 
-    meta = sp.csr_matrix((0, n_features), dtype=dtype)
     parts = bag.to_delayed()
     if not parts:
         raise ValueError("empty corpus: the collection has no partitions")
-    blocks = [da.from_delayed(dask.delayed(fn)(p, i), shape=(math.nan, n_features), dtype=dtype, meta=meta)
-              for i, p in enumerate(parts)]
-    return da.concatenate(blocks, axis=0)
+    return _stack([dask.delayed(fn)(p, i) for i, p in enumerate(parts)], n_features, dtype)
+
+
+def _stack(blocks: List[Any], n_features: int, dtype: Any) -> Any:
+    """Delayed CSR blocks as one dask array (row counts unknown until computed)."""
+    import dask.array as da
+
+    meta = sp.csr_matrix((0, n_features), dtype=dtype)
+    return da.concatenate([da.from_delayed(b, shape=(math.nan, n_features), dtype=dtype, meta=meta) for b in blocks],
+                          axis=0)
 
 
 class CountVectorizer(single.CountVectorizer):
@@ -105,7 +127,16 @@ class CountVectorizer(single.CountVectorizer):
             self._set_vocabulary(fixed)
             self.fixed_vocabulary_ = True
             return self
-        stats = self._stats(bag)
+        self._learn(self._stats(bag))
+        return self
+
+    def _learn(self, stats: TermStats) -> np.ndarray:
+        """Set the vocabulary from the merged totals, pruned as a single machine would; returns
+        the kept terms (code-point order)."""
+        if stats is None or stats.n_docs == 0:
+            raise ValueError("empty corpus: no documents")
+        if not len(stats.terms):
+            raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
         mask = None if self._nothing_to_prune(stats.n_docs) else self._kept_terms(stats.df, lambda: stats.tf,
                                                                                    stats.n_docs)
         terms = stats.terms if mask is None else stats.terms[mask]
@@ -113,16 +144,40 @@ class CountVectorizer(single.CountVectorizer):
         self.fixed_vocabulary_ = False
         self.n_documents_ = stats.n_docs
         self._df = stats.df if mask is None else stats.df[mask]
-        return self
+        return terms
 
     def _stats(self, bag: Any) -> TermStats:
         params = self.get_params()
-        stats = tree_reduce(bag, partial(_term_stats, params), split_every=self.split_every)
-        if stats is None or stats.n_docs == 0:
-            raise ValueError("empty corpus: no documents")
-        if not len(stats.terms):
-            raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
-        return stats
+        return tree_reduce(bag, partial(_term_stats, params), split_every=self.split_every)
+
+    def _fit_blocks(self, bag: Any) -> Tuple[List[Any], Callable[[Optional[Any]], List[Any]]]:
+        """One pass over the corpus: each partition is counted once over its own terms, its block
+        kept in its worker while the totals are merged and pruned; returns the partitions' blocks
+        renumbered to the fitted vocabulary, each followed by ``finish`` (given later)."""
+        import dask
+
+        parts = bag.to_delayed()
+        if not parts:
+            raise ValueError("empty corpus: the collection has no partitions")
+        params = self.get_params()
+        counted = persist([dask.delayed(run_partition)(partial(_counted_block, params), p, i) for i, p in enumerate(parts)],
+                          "counting", False)
+        stats = tree_merge([dask.delayed(_first)(c) for c in counted], self.split_every).compute()
+        kept = shared(np.asarray(self._learn(stats), dtype=object))
+
+        def blocks(finish: Optional[Any]) -> List[Any]:
+            return [dask.delayed(_remapped)(finish, c, kept) for c in counted]
+
+        return counted, blocks
+
+    def fit_transform(self, raw_documents: Any, y: Any = None) -> Any:
+        """``fit`` and ``transform`` in one pass over the corpus (each partition analysed once)."""
+        self._validate()
+        bag = as_bag(raw_documents)
+        if self._fixed_vocabulary() is not None:
+            return self.fit(bag).transform(bag)
+        _, blocks = self._fit_blocks(bag)
+        return _stack(blocks(None), len(self._terms), np.dtype(self.dtype))
 
     def _single(self) -> single.CountVectorizer:
         """The fitted model as the single-machine class (what each worker transforms with)."""
@@ -138,9 +193,6 @@ class CountVectorizer(single.CountVectorizer):
         return _blocks(as_bag(raw_documents), partial(_transform_block, self._single()), len(self._terms),
                        np.dtype(self.dtype))
 
-    def fit_transform(self, raw_documents: Any, y: Any = None) -> Any:
-        bag = as_bag(raw_documents)
-        return self.fit(bag).transform(bag)
 
 
 class TfidfVectorizer(single.TfidfVectorizer):
@@ -152,10 +204,19 @@ class TfidfVectorizer(single.TfidfVectorizer):
 
     def fit(self, raw_documents: Any, y: Any = None) -> "TfidfVectorizer":
         self._transformer()._check_params()
+        counter = self._counter()
+        counter.fit(raw_documents)
+        self._adopt(counter)
+        return self
+
+    def _counter(self) -> CountVectorizer:
         counter = CountVectorizer(**{k: v for k, v in self.get_params().items()
                                      if k in single.CountVectorizer._param_names()})
         counter.split_every = self.split_every
-        counter.fit(raw_documents)
+        return counter
+
+    def _adopt(self, counter: CountVectorizer) -> None:
+        """The vocabulary and idf of a fitted distributed counter."""
         self._set_vocabulary(counter._terms)
         self.fixed_vocabulary_ = counter.fixed_vocabulary_
         tfidf = self._transformer()
@@ -177,7 +238,6 @@ class TfidfVectorizer(single.TfidfVectorizer):
         tfidf.n_features_in_ = n
         self._tfidf = tfidf
         self.n_documents_ = getattr(counter, "n_documents_", None)
-        return self
 
     def _single(self) -> single.TfidfVectorizer:
         from ..exceptions import check_is_fitted
@@ -195,8 +255,21 @@ class TfidfVectorizer(single.TfidfVectorizer):
         return _blocks(as_bag(raw_documents), partial(_transform_block, tv), len(self._terms), out)
 
     def fit_transform(self, raw_documents: Any, y: Any = None) -> Any:
+        """``fit`` and ``transform`` in one pass over the corpus (each partition analysed once)."""
+        self._transformer()._check_params()
         bag = as_bag(raw_documents)
-        return self.fit(bag).transform(bag)
+        counter = self._counter()
+        counter._validate()
+        if counter._fixed_vocabulary() is not None:
+            return self.fit(bag).transform(bag)
+        _, blocks = counter._fit_blocks(bag)
+        self._adopt(counter)
+        out = np.float32 if np.dtype(self.dtype) == np.float32 else np.float64  # as TfidfTransformer's output
+        return _stack(blocks(partial(_weighted, self._tfidf)), len(self._terms), out)
+
+
+def _weighted(tfidf: single.TfidfTransformer, X: sp.csr_matrix) -> sp.csr_matrix:
+    return tfidf.transform(X, copy=False)
 
 
 class HashingVectorizer(single.HashingVectorizer):

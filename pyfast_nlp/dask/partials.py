@@ -6,11 +6,15 @@ pickles."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
+import scipy.sparse as sp
 
-__all__ = ["TermStats", "NBCounts", "merge_all"]
+__all__ = ["TermStats", "NBCounts", "CooccurShard", "merge_all"]
+
+# The reference GloVe tool's binary record: int32 word, int32 context (both from 1), float64 value.
+RECORD = np.dtype([("w1", "<i4"), ("w2", "<i4"), ("val", "<f8")])
 
 
 @dataclass
@@ -75,6 +79,79 @@ class NBCounts:
             raise ValueError("cannot merge Naive Bayes counts over different classes or features")
         return NBCounts(self.classes, self.class_count + other.class_count, self.feature_count + other.feature_count,
                         self.n_rows + other.n_rows)
+
+
+@dataclass
+class CooccurShard:
+    """Co-occurrence counts of the rows ``r`` with ``r % n_shards == index`` (a hash partition by
+    row): ``matrix`` is a float64 CSR matrix whose local row ``k`` is word ``k * n_shards + index``,
+    with a column per word of the vocabulary. Shards of the same rows add up exactly (float64 sums
+    of the kernel's float64 partial sums), whatever the partitioning of the corpus.
+
+    >>> parts = CooccurShard.split([0, 1, 2], [1, 0, 2], [1.0, 1.0, 0.5], n_shards=2, vocab_size=3)
+    >>> [p.matrix.toarray().tolist() for p in parts]
+    [[[0.0, 1.0, 0.0], [0.0, 0.0, 0.5]], [[1.0, 0.0, 0.0]]]
+    >>> parts[0].merge(parts[0]).to_coo()[2].tolist()
+    [2.0, 1.0]
+    """
+
+    index: int
+    n_shards: int
+    matrix: sp.csr_matrix
+
+    @staticmethod
+    def rows_of(index: int, n_shards: int, vocab_size: int) -> int:
+        return len(range(index, vocab_size, n_shards))
+
+    @classmethod
+    def empty(cls, index: int, n_shards: int, vocab_size: int) -> "CooccurShard":
+        shape = (cls.rows_of(index, n_shards, vocab_size), vocab_size)
+        return cls(index, n_shards, sp.csr_matrix(shape, dtype=np.float64))
+
+    @classmethod
+    def split(cls, row: Any, col: Any, val: Any, n_shards: int, vocab_size: int) -> List["CooccurShard"]:
+        """COO entries (global ids, no repeated pair) cut into the ``n_shards`` row shards."""
+        row = np.asarray(row, dtype=np.int64)
+        col = np.asarray(col, dtype=np.int32)
+        val = np.asarray(val, dtype=np.float64)
+        shard = row % n_shards
+        order = np.argsort(shard, kind="stable")
+        bounds = np.searchsorted(shard[order], np.arange(n_shards + 1))
+        out = []
+        for s in range(n_shards):
+            take = order[bounds[s]:bounds[s + 1]]
+            shape = (cls.rows_of(s, n_shards, vocab_size), vocab_size)
+            m = sp.csr_matrix((val[take], (row[take] // n_shards, col[take])), shape=shape)
+            m.sum_duplicates()
+            out.append(cls(s, n_shards, m))
+        return out
+
+    def merge(self, other: "CooccurShard") -> "CooccurShard":
+        if (self.index, self.n_shards, self.matrix.shape) != (other.index, other.n_shards, other.matrix.shape):
+            raise ValueError(f"cannot add co-occurrence shard {other.index}/{other.n_shards} to shard "
+                             f"{self.index}/{self.n_shards}: they hold different rows")
+        if not other.matrix.nnz:
+            return self
+        if not self.matrix.nnz:
+            return other
+        return CooccurShard(self.index, self.n_shards, (self.matrix + other.matrix).tocsr())
+
+    def to_coo(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, col, value) with global word ids, float64 values."""
+        m = self.matrix.tocoo()
+        return (m.row.astype(np.int64) * self.n_shards + self.index).astype(np.int32), m.col, m.data
+
+    def records(self) -> np.ndarray:
+        """The entries as the reference tool's records (ids from 1)."""
+        row, col, val = self.to_coo()
+        rec = np.empty(len(val), dtype=RECORD)
+        rec["w1"], rec["w2"], rec["val"] = row + 1, col + 1, val
+        return rec
+
+    @property
+    def nbytes(self) -> int:
+        m = self.matrix
+        return int(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes)
 
 
 def merge_all(parts: List[Any]) -> Any:

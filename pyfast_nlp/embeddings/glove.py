@@ -98,6 +98,16 @@ class GloVe(ParamsMixin):
         return max(64, (1 << 20) // (8 * _core.glove_block(int(self.dim))))
 
     def _records(self, cooc: Any, n_words: int) -> "_core.GloveRecords":
+        row, col, data = self._entries(cooc, n_words)
+        return _core.glove_records(row.astype(np.int32, copy=False), col.astype(np.int32, copy=False),
+                                   data.astype(np.float32, copy=False), vocab_size=n_words,
+                                   x_max=float(self.x_max), alpha=float(self.alpha),
+                                   threads=resolve_threads(self.num_threads), seed=int(self.seed),
+                                   tile_words=self._tile_words())
+
+    def _entries(self, cooc: Any, n_words: int) -> tuple:
+        """The positive entries of a square matrix of ``n_words`` rows (checked), and the loss
+        ceiling they imply."""
         if not sp.issparse(cooc):
             if isinstance(cooc, np.ndarray):
                 cooc = sp.coo_matrix(cooc)
@@ -119,14 +129,13 @@ class GloVe(ParamsMixin):
             row, col, data = row[keep], col[keep], data[keep]
         if data.size == 0:
             raise ValueError("the co-occurrence matrix has no positive entries")
+        self._set_loss_ceiling(float(data.min()), float(data.max()))
+        return row, col, data
+
+    def _set_loss_ceiling(self, lo: float, hi: float) -> None:
         # an untrained model loses at most 1/2 f(X) (log X + its start)^2 per record, f <= 1
-        worst_log = max(abs(math.log(float(data.min()))), abs(math.log(float(data.max()))))
+        worst_log = max(abs(math.log(lo)), abs(math.log(hi)))
         self._loss_ceiling = 10.0 * 0.5 * (worst_log + 1.0) ** 2
-        return _core.glove_records(row.astype(np.int32, copy=False), col.astype(np.int32, copy=False),
-                                   data.astype(np.float32, copy=False), vocab_size=n_words,
-                                   x_max=float(self.x_max), alpha=float(self.alpha),
-                                   threads=resolve_threads(self.num_threads), seed=int(self.seed),
-                                   tile_words=self._tile_words())
 
     @staticmethod
     def _words_of(vocab: Any) -> List[str]:
@@ -267,14 +276,18 @@ class GloVe(ParamsMixin):
     def _check_diverged(self, loss: float, last_good: np.ndarray) -> None:
         """After an epoch: a loss no untrained model reaches, or a parameter or AdaGrad sum that
         is no longer finite, means the run diverged; the last good epoch's parameters come back."""
+        error = self._divergence(loss, bool(np.all(np.isfinite(self.params_))))
+        if error is not None:
+            np.copyto(self.params_, last_good)
+            raise error
+
+    def _divergence(self, loss: float, finite: bool) -> Optional[FloatingPointError]:
         ceiling = getattr(self, "_loss_ceiling", math.inf)
-        finite = bool(np.all(np.isfinite(self.params_)))
         if finite and math.isfinite(loss) and loss <= ceiling:
-            return
-        np.copyto(self.params_, last_good)
+            return None
         why = (f"the loss reached {loss:.4g}" if math.isfinite(loss) and loss > ceiling
                else f"the loss became {loss}" if not math.isfinite(loss) else "parameters became infinite or NaN")
-        raise FloatingPointError(
+        return FloatingPointError(
             f"training diverged in epoch {self.epochs_done_ + 1} ({why}; an untrained model loses at most "
             f"{ceiling / 10:.3g} per record): learning_rate={self.learning_rate} is too large, try "
             f"{self.learning_rate / 10:g}. The model keeps the parameters of epoch {self.epochs_done_}.")
@@ -324,7 +337,8 @@ class GloVe(ParamsMixin):
         if not np.all(np.isfinite(self.params_)):  # a file that load() would refuse: keep the old one
             raise FloatingPointError("the model holds NaN or infinity (training diverged: try a smaller "
                                      "learning_rate); it was not saved, and any file already there is unchanged")
-        meta = {"params": {k: v for k, v in self.get_params().items() if k != "init"},
+        # the single-machine class's parameters (a model trained on dask loads on one machine too)
+        meta = {"params": {k: v for k, v in self.get_params().items() if k in GloVe._param_names() and k != "init"},
                 "words": self.words_, "loss_history": self.loss_history_, "epochs_done": self.epochs_done_,
                 "skipped": self.skipped_}
         save_model(path, _FORMAT, meta, {"params": self.params_})

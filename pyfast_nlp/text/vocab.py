@@ -61,6 +61,10 @@ class Vocab:
         self._index = _core.StringIndex(tokens)  # raises on duplicates
         self.unk_id = self._index.find(self.unk_token) if self.unk_token is not None else None
 
+    def __reduce__(self) -> tuple:
+        # the C++ index is rebuilt from the tokens (pickling sends a Vocab to dask workers)
+        return (Vocab, (self._tokens, self._counts, self.specials, self.unk_token))
+
     # ------------------------------------------------------------------ building
     @classmethod
     def build(cls, corpus: CorpusLike, tokenizer: Optional[Tokenizer] = None, min_count: int = 1,
