@@ -8,7 +8,7 @@ import enum
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['AnalyzerConfig', 'Cell', 'CooccurCounter', 'GloveRecords', 'LayerCache', 'LineReader', 'NoiseTable', 'Norm', 'OptimConfig', 'Optimizer', 'Pattern', 'Sampler', 'StemmerKind', 'StringIndex', 'TermCounter', 'Unit', 'build_info', 'csr_matmul_dense', 'doc_term_fit', 'doc_term_transform', 'encode_texts', 'gates_of', 'gemm', 'glove_block', 'glove_init', 'glove_records', 'glove_train', 'hash_docs', 'hash_term_lists', 'layer_backward', 'layer_forward', 'nb_feature_counts', 'optim_step', 'read_vectors_text', 'read_word2vec_binary', 'rnn_kernel_isa', 'softmax_xent', 'stem', 'stem_many', 'sum_squares', 'tokenize', 'tokenize_many', 'weight_rows', 'word2vec_keep', 'word2vec_sigmoid', 'word2vec_train', 'word2vec_update', 'write_vectors_text', 'write_word2vec_binary']
+__all__: list[str] = ['AnalyzerConfig', 'Cell', 'CooccurCounter', 'GloveRecords', 'LayerCache', 'LineReader', 'NoiseTable', 'Norm', 'OptimConfig', 'Optimizer', 'Pattern', 'Sampler', 'StemmerKind', 'StringIndex', 'TermCounter', 'Unit', 'build_info', 'csr_matmul_dense', 'csr_remap_columns', 'doc_term_fit', 'doc_term_transform', 'encode_texts', 'gates_of', 'gemm', 'glove_block', 'glove_init', 'glove_records', 'glove_train', 'hash_docs', 'hash_term_lists', 'layer_backward', 'layer_forward', 'merge_sorted_terms', 'nb_feature_counts', 'optim_step', 'read_vectors_text', 'read_word2vec_binary', 'rnn_kernel_isa', 'softmax_xent', 'sorted_positions', 'stem', 'stem_many', 'sum_squares', 'tokenize', 'tokenize_many', 'weight_rows', 'word2vec_keep', 'word2vec_sigmoid', 'word2vec_train', 'word2vec_update', 'write_vectors_text', 'write_word2vec_binary']
 class Pattern(enum.Enum):
     """
     What the tokenizer calls a token.
@@ -173,9 +173,9 @@ class CooccurCounter:
         """
         Merge everything counted into (row, col, value) arrays (mirrored when symmetric).
         """
-    def to_coo_float64(self, threads: typing.SupportsInt | typing.SupportsIndex = -1) -> tuple[numpy.typing.NDArray[numpy.int32], numpy.typing.NDArray[numpy.int32], numpy.typing.NDArray[numpy.float64]]:
+    def to_csr_shards(self, n_shards: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = -1) -> list:
         """
-        Merge everything counted into (row, col, value) arrays with float64 values (partial counts that will be added to others).
+        Merge everything counted into row shards: for shard s (rows r with r % n_shards == s, numbered r // n_shards) a tuple (rows, indptr, indices, data) of CSR arrays, float64 values, columns of a row in no particular order.
         """
     def to_file(self, path: str) -> int:
         """
@@ -312,6 +312,11 @@ def csr_matmul_dense(indptr: typing.Annotated[numpy.typing.ArrayLike, numpy.int6
     """
     X @ coef (+ bias) for a CSR matrix X.
     """
+def csr_remap_columns(indptr: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], indices: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], new_col: typing.Annotated[numpy.typing.ArrayLike, numpy.int64]) -> tuple[numpy.typing.NDArray[numpy.int64], numpy.typing.NDArray[numpy.int32], numpy.typing.NDArray[numpy.int64]]:
+    """
+    Renumber a CSR matrix's columns (column c -> new_col[c], dropped where < 0): (new indptr, new column of
+    each kept entry, its position in the input, to take the data from).
+    """
 def doc_term_fit(config: AnalyzerConfig, docs: collections.abc.Sequence, threads: typing.SupportsInt | typing.SupportsIndex = -1, float64: bool = False) -> tuple[list, dict, tuple]:
     """
     Vocabulary (sorted by code point), term -> column dict and CSR (indptr, indices, data) of the documents;
@@ -369,6 +374,11 @@ def layer_forward(cell: Cell, x: typing.Any, *, h0: typing.Any, c0: typing.Any =
     x (T,B,I) float or ids (T,B) over input_size symbols -> (y (T,B,H), h_n, c_n or None, cache). y, h_n and c_n
     are read-only views into the cache; `reuse` hands an earlier cache's memory to this call.
     """
+def merge_sorted_terms(a: collections.abc.Sequence, b: collections.abc.Sequence) -> tuple[list, numpy.typing.NDArray[numpy.int64], numpy.typing.NDArray[numpy.int64]]:
+    """
+    Merge two lists of distinct str terms, each sorted by code point: (merged list, position of each term
+    of a in it (int64), position of each term of b).
+    """
 def nb_feature_counts(indptr: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], indices: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], data: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], y: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], sample_weight: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, n_classes: typing.SupportsInt | typing.SupportsIndex, n_features: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = -1) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64]]:
     """
     (feature sums (n_classes, n_features), class sums (n_classes,)) of a CSR matrix whose row r has class y[r].
@@ -393,6 +403,10 @@ def softmax_xent(y: typing.Any, w: typing.Any, b: typing.Any, targets: typing.An
     """
     logits = y w^T + b, softmax, cross-entropy: returns (summed loss in nats, logits or None). Gradients of
     scale * loss are written into dy (added with dy_accumulate) and added into dw and db when given.
+    """
+def sorted_positions(sorted: collections.abc.Sequence, queries: collections.abc.Sequence) -> numpy.typing.NDArray[numpy.int64]:
+    """
+    Index in `sorted` of each term of `queries` (both distinct and sorted by code point), -1 where absent.
     """
 def stem(kind: StemmerKind, word: str) -> str:
     ...

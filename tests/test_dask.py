@@ -398,3 +398,37 @@ def test_a_vocabulary_too_large_for_a_worker_is_a_memory_error(tmp_path):
         docs = db.from_sequence(range(1200), npartitions=2).map(lambda i: " ".join(f"t{i}x{j}" for j in range(1000)))
         with pytest.raises(MemoryError, match="merging partial results"):
             pdask.build_vocab(docs)
+
+
+def test_files_are_read_in_blocks_cut_at_line_ends(tmp_path):
+    from pyfast_nlp.dask._collections import read_lines
+
+    rng = np.random.default_rng(16)
+    lines = ["".join(rng.choice(list("ab\r é"), size=int(rng.integers(0, 12)))) for _ in range(300)]
+    path = tmp_path / "c.txt"
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
+    n = path.stat().st_size
+    for size in (1, 3, 7, 50, 1000, n):
+        got = [line for s in range(0, n, size) for line in read_lines(str(path), s, min(s + size, n))]
+        assert got == [line.rstrip("\r") for line in lines]
+    path.write_bytes(b"x\ny")  # no final newline
+    assert [line for s in range(3) for line in read_lines(str(path), s, s + 1)] == ["x", "y"]
+    path.write_bytes(b"ok\n\xff bad\n")
+    with pytest.raises(ValueError, match=r"c\.txt: invalid UTF-8 at byte 3"):
+        read_lines(str(path), 0, 8)
+
+
+def test_cooccurrence_of_files_streams_their_blocks(client, tmp_path):
+    docs = plays(seed=17)
+    paths = []
+    for i in range(2):
+        p = tmp_path / f"part{i}.txt"
+        p.write_text("\n".join(docs[i::2]) + "\n", encoding="utf-8")
+        paths.append(str(p))
+    (tmp_path / "empty.txt").write_text("")
+    order = [d for i in range(2) for d in docs[i::2]]
+    vocab = pyfast_nlp.Vocab.build(order, specials=())
+    m = pdask.cooccurrence(paths + [str(tmp_path / "empty.txt")], vocab, distance_weighting=False, progress=False)
+    ref = pyfast_nlp.cooccurrence(order, vocab, distance_weighting=False, progress=False)
+    assert m.stats["documents"] == len(order)
+    assert (m.to_scipy().tocsr() != ref.tocsr()).nnz == 0

@@ -156,36 +156,24 @@ void init_embeddings(py::module_& m) {
                                    to_numpy(std::move(m.val)));
            },
            py::arg("threads") = -1, "Merge everything counted into (row, col, value) arrays (mirrored when symmetric).")
-      .def("to_coo_float64",
-           [](CooccurCounter& c, int threads) {
-             std::vector<std::unique_ptr<CooArraysSink>> sinks;
-             std::vector<CooccurSink*> ptrs;
-             for (int t = 0; t < resolve_threads(threads); ++t) {
-               sinks.push_back(std::make_unique<CooArraysSink>(c.symmetric()));
-               ptrs.push_back(sinks.back().get());
-             }
-             std::vector<int32_t> row, col;
-             std::vector<double> val;
+      .def("to_csr_shards",
+           [](CooccurCounter& c, int n_shards, int threads) {
+             if (n_shards < 1) throw py::value_error("n_shards must be at least 1");
+             std::vector<CsrShard> shards;
              {
                py::gil_scoped_release nogil;
-               c.merge(ptrs, [] { check_signals(); });
-               size_t n = 0;
-               for (auto& s : sinks) n += s->val.size();
-               row.reserve(n);
-               col.reserve(n);
-               val.reserve(n);
-               for (auto& s : sinks) {
-                 row.insert(row.end(), s->row.begin(), s->row.end());
-                 col.insert(col.end(), s->col.begin(), s->col.end());
-                 val.insert(val.end(), s->val.begin(), s->val.end());
-                 s.reset();
-               }
+               shards = merge_csr_shards(c, n_shards, resolve_threads(threads), [] { check_signals(); });
              }
-             return py::make_tuple(to_numpy(std::move(row)), to_numpy(std::move(col)), to_numpy(std::move(val)));
+             py::list out;
+             for (CsrShard& sh : shards)
+               out.append(py::make_tuple(sh.rows, to_numpy(std::move(sh.indptr)), to_numpy(std::move(sh.indices)),
+                                         to_numpy(std::move(sh.data))));
+             return out;
            },
-           py::arg("threads") = -1,
-           "Merge everything counted into (row, col, value) arrays with float64 values (partial counts that "
-           "will be added to others).")
+           py::arg("n_shards"), py::arg("threads") = -1,
+           "Merge everything counted into row shards: for shard s (rows r with r % n_shards == s, numbered "
+           "r // n_shards) a tuple (rows, indptr, indices, data) of CSR arrays, float64 values, columns of a row "
+           "in no particular order.")
       .def("to_file",
            [](CooccurCounter& c, const std::string& path) {
              py::gil_scoped_release nogil;

@@ -17,6 +17,13 @@ using namespace pfnpy;
 
 namespace {
 
+void check_sorted_distinct(const std::vector<std::string_view>& v, const char* name) {
+  for (size_t i = 1; i < v.size(); ++i)
+    if (!(v[i - 1] < v[i]))
+      throw py::value_error(std::string(name) + " is not sorted by code point without repeats (item " +
+                            std::to_string(i) + ")");
+}
+
 py::list token_lists_to_py(const TokenLists& t) {
   py::list out(t.doc_end.size());
   uint64_t tok = 0;
@@ -288,6 +295,67 @@ void init_text(py::module_& m) {
       py::arg("config"), py::arg("docs"), py::arg("threads") = -1, py::arg("float64") = false,
       "Vocabulary (sorted by code point), term -> column dict and CSR (indptr, indices, data) of the documents;\n"
       "counts are int64, or float64 with float64=True.");
+
+  m.def(
+      "merge_sorted_terms",
+      [](const py::sequence& a, const py::sequence& b) {
+        Docs da = docs_of(a), db = docs_of(b);
+        check_sorted_distinct(da.views, "a");
+        check_sorted_distinct(db.views, "b");
+        const size_t na = da.views.size(), nb = db.views.size();
+        std::vector<int64_t> take(na + nb), pos_a(na), pos_b(nb);
+        const size_t n = merge_sorted_terms(da.views, db.views, take.data(), pos_a.data(), pos_b.data());
+        py::list merged(n);
+        for (size_t k = 0; k < n; ++k)  // the input objects themselves, not copies
+          merged[k] = take[k] >= 0 ? da.keep[static_cast<size_t>(take[k])]
+                                   : db.keep[static_cast<size_t>(-take[k] - 1)];
+        return py::make_tuple(merged, to_numpy(std::move(pos_a)), to_numpy(std::move(pos_b)));
+      },
+      py::arg("a"), py::arg("b"),
+      "Merge two lists of distinct str terms, each sorted by code point: (merged list, position of each term\n"
+      "of a in it (int64), position of each term of b).");
+
+  m.def(
+      "sorted_positions",
+      [](const py::sequence& sorted, const py::sequence& queries) {
+        Docs ds = docs_of(sorted), dq = docs_of(queries);
+        check_sorted_distinct(ds.views, "sorted");
+        check_sorted_distinct(dq.views, "queries");
+        std::vector<int64_t> out(dq.views.size());
+        sorted_positions(ds.views, dq.views, out.data());
+        return to_numpy(std::move(out));
+      },
+      py::arg("sorted"), py::arg("queries"),
+      "Index in `sorted` of each term of `queries` (both distinct and sorted by code point), -1 where absent.");
+
+  m.def(
+      "csr_remap_columns",
+      [](const I64& indptr, const I32& indices, const I64& new_col) {
+        const size_t n_rows = indptr.size() ? static_cast<size_t>(indptr.size() - 1) : 0;
+        const int64_t* p = indptr.data();
+        const int32_t* ind = indices.data();
+        if (indptr.size() == 0 || p[0] != 0 || p[n_rows] != static_cast<int64_t>(indices.size()))
+          throw py::value_error("indptr does not match indices");
+        for (size_t r = 0; r < n_rows; ++r)
+          if (p[r + 1] < p[r]) throw py::value_error("indptr is not non-decreasing");
+        const int64_t n_cols = static_cast<int64_t>(new_col.size());
+        for (py::ssize_t k = 0; k < indices.size(); ++k)
+          if (ind[k] < 0 || ind[k] >= n_cols)
+            throw py::value_error("column " + std::to_string(ind[k]) + " is outside new_col (" +
+                                  std::to_string(n_cols) + " columns)");
+        std::vector<int64_t> new_indptr(n_rows + 1);
+        std::vector<int32_t> keep_col;
+        std::vector<int64_t> keep_at;
+        {
+          py::gil_scoped_release nogil;
+          csr_remap_columns(p, ind, n_rows, new_col.data(), new_indptr.data(), keep_col, keep_at);
+        }
+        return py::make_tuple(to_numpy(std::move(new_indptr)), to_numpy(std::move(keep_col)),
+                              to_numpy(std::move(keep_at)));
+      },
+      py::arg("indptr"), py::arg("indices"), py::arg("new_col"),
+      "Renumber a CSR matrix's columns (column c -> new_col[c], dropped where < 0): (new indptr, new column of\n"
+      "each kept entry, its position in the input, to take the data from).");
 
   m.def(
       "encode_texts",

@@ -810,17 +810,6 @@ void GloveRecordFileSink::add(int32_t r, int32_t c, double v) {
   if (mirror_ && r != c) put(c, r, v);
 }
 
-void CooArraysSink::add(int32_t r, int32_t c, double v) {
-  row.push_back(r);
-  col.push_back(c);
-  val.push_back(v);
-  if (mirror_ && r != c) {
-    row.push_back(c);
-    col.push_back(r);
-    val.push_back(v);
-  }
-}
-
 void GloveRecordFileSink::drain() {
   if (!buf_.empty() && std::fwrite(buf_.data(), 1, buf_.size(), f_) != buf_.size())
     throw FileError("error writing", path_);
@@ -832,6 +821,109 @@ void GloveRecordFileSink::close() {
   int rc = std::fclose(f_);
   f_ = nullptr;
   if (rc != 0) throw FileError("error writing", path_);
+}
+
+// ------------------------------------------------------------------ row shards
+namespace {
+
+struct ShardEntry {
+  int32_t row, col;  // row within its shard
+  double val;
+};
+
+// Entries appended in chunks of fixed size: no reallocation and copy as it grows.
+class EntryChunks {
+ public:
+  static constexpr size_t kChunk = size_t(1) << 16;
+  void push(const ShardEntry& e) {
+    if (fill_ == kChunk || chunks_.empty()) {
+      chunks_.emplace_back(new ShardEntry[kChunk]);
+      fill_ = 0;
+    }
+    chunks_.back()[fill_++] = e;
+  }
+  size_t size() const { return chunks_.empty() ? 0 : (chunks_.size() - 1) * kChunk + fill_; }
+  template <class F>
+  void for_each(F&& f) const {
+    for (size_t c = 0; c < chunks_.size(); ++c) {
+      const size_t n = c + 1 == chunks_.size() ? fill_ : kChunk;
+      for (size_t i = 0; i < n; ++i) f(chunks_[c][i]);
+    }
+  }
+  void clear() {
+    std::vector<std::unique_ptr<ShardEntry[]>>().swap(chunks_);
+    fill_ = 0;
+  }
+
+ private:
+  std::vector<std::unique_ptr<ShardEntry[]>> chunks_;
+  size_t fill_ = 0;
+};
+
+// Routes each entry (both directions when mirroring) to its row's shard; one per merging thread.
+class ShardingSink : public CooccurSink {
+ public:
+  ShardingSink(int n_shards, bool mirror) : parts(static_cast<size_t>(n_shards)), n_(n_shards), mirror_(mirror) {}
+  void add(int32_t r, int32_t c, double v) override {
+    put(r, c, v);
+    if (mirror_ && r != c) put(c, r, v);
+  }
+  std::vector<EntryChunks> parts;
+
+ private:
+  void put(int32_t r, int32_t c, double v) { parts[static_cast<size_t>(r % n_)].push({r / n_, c, v}); }
+  int n_;
+  bool mirror_;
+};
+
+}  // namespace
+
+std::vector<CsrShard> merge_csr_shards(CooccurCounter& counter, int n_shards, int workers,
+                                       const std::function<void()>& poll) {
+  if (n_shards < 1) throw std::invalid_argument("n_shards must be at least 1");
+  workers = std::max(1, workers);
+  std::vector<std::unique_ptr<ShardingSink>> sinks;
+  std::vector<CooccurSink*> ptrs;
+  for (int t = 0; t < workers; ++t) {
+    sinks.push_back(std::make_unique<ShardingSink>(n_shards, counter.symmetric()));
+    ptrs.push_back(sinks.back().get());
+  }
+  counter.merge(ptrs, poll);
+  const int64_t V = counter.vocab_size();
+  std::vector<CsrShard> out(static_cast<size_t>(n_shards));
+  FirstError err;
+  // Each shard by one thread: count the entries of each row, then place them. Columns stay in the
+  // order the merge emitted them (scipy calls such a matrix non-canonical; sums are unaffected).
+#pragma omp parallel for num_threads(workers) schedule(dynamic, 1)
+  for (int s = 0; s < n_shards; ++s) {
+    err.run([&] {
+      CsrShard& sh = out[static_cast<size_t>(s)];
+      sh.rows = s < V ? (V - s + n_shards - 1) / n_shards : 0;
+      sh.indptr = Buffer<int64_t>(static_cast<size_t>(sh.rows) + 1);
+      int64_t* ptr = sh.indptr.data();
+      std::fill(ptr, ptr + sh.rows + 1, int64_t(0));
+      for (const auto& sink : sinks)
+        sink->parts[static_cast<size_t>(s)].for_each([&](const ShardEntry& e) { ++ptr[e.row + 1]; });
+      for (int64_t r = 0; r < sh.rows; ++r) ptr[r + 1] += ptr[r];
+      const size_t nnz = static_cast<size_t>(ptr[sh.rows]);
+      sh.indices = Buffer<int32_t>(nnz);
+      sh.data = Buffer<double>(nnz);
+      int32_t* ind = sh.indices.data();
+      double* val = sh.data.data();
+      std::vector<int64_t> next(ptr, ptr + sh.rows);
+      for (const auto& sink : sinks) {
+        EntryChunks& part = sink->parts[static_cast<size_t>(s)];
+        part.for_each([&](const ShardEntry& e) {
+          const int64_t k = next[static_cast<size_t>(e.row)]++;
+          ind[k] = e.col;
+          val[k] = e.val;
+        });
+        part.clear();
+      }
+    });
+  }
+  err.rethrow();
+  return out;
 }
 
 }  // namespace pfn

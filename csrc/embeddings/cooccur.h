@@ -79,25 +79,29 @@ class GloveRecordFileSink : public CooccurSink {
   uint64_t records_ = 0;
 };
 
-// Collects entries as arrays with float64 values (mirroring symmetric counts), so that
-// partial counts of several corpora add up without a float32 rounding in between.
-class CooArraysSink : public CooccurSink {
- public:
-  explicit CooArraysSink(bool mirror) : mirror_(mirror) {}
-  void add(int32_t row, int32_t col, double value) override;
-  std::vector<int32_t> row, col;
-  std::vector<double> val;
-
- private:
-  bool mirror_;
-};
-
 // The whole matrix as COO arrays.
 struct CooMatrix {
   Buffer<int32_t> row, col;
   Buffer<float> val;
   size_t n = 0;
 };
+
+// One row shard of a merged matrix: the rows r with r % n_shards == index, numbered r / n_shards,
+// as CSR with float64 values (the merge's own sums, so shards counted on several corpora add up
+// without a float32 rounding in between). Columns within a row are in no particular order.
+struct CsrShard {
+  int64_t rows = 0;
+  Buffer<int64_t> indptr;
+  Buffer<int32_t> indices;
+  Buffer<double> data;
+};
+
+class CooccurCounter;
+
+// Merges everything `counter` counted (mirrored when symmetric) into `n_shards` row shards, on
+// `workers` threads. The counter is spent afterwards.
+std::vector<CsrShard> merge_csr_shards(CooccurCounter& counter, int n_shards, int workers,
+                                       const std::function<void()>& poll = {});
 
 class CooccurCounter {
  public:

@@ -659,4 +659,48 @@ IdDocs encode_docs(const AnalyzerConfig& cfg, const std::vector<std::string_view
   return out;
 }
 
+// ------------------------------------------------------------------ partial vocabularies
+size_t merge_sorted_terms(const std::vector<std::string_view>& a, const std::vector<std::string_view>& b,
+                          int64_t* take, int64_t* pos_a, int64_t* pos_b) {
+  size_t i = 0, j = 0, k = 0;
+  while (i < a.size() || j < b.size()) {
+    // string_view compares bytes as unsigned char: UTF-8 byte order is code point order
+    const int c = i == a.size() ? 1 : j == b.size() ? -1 : a[i].compare(b[j]);
+    if (c <= 0) {
+      pos_a[i] = static_cast<int64_t>(k);
+      if (c == 0) pos_b[j++] = static_cast<int64_t>(k);
+      take[k++] = static_cast<int64_t>(i++);
+    } else {
+      pos_b[j] = static_cast<int64_t>(k);
+      take[k++] = -static_cast<int64_t>(j++) - 1;
+    }
+  }
+  return k;
+}
+
+void sorted_positions(const std::vector<std::string_view>& sorted, const std::vector<std::string_view>& queries,
+                      int64_t* out) {
+  size_t i = 0;
+  for (size_t q = 0; q < queries.size(); ++q) {
+    while (i < sorted.size() && sorted[i] < queries[q]) ++i;
+    out[q] = (i < sorted.size() && sorted[i] == queries[q]) ? static_cast<int64_t>(i) : -1;
+  }
+}
+
+void csr_remap_columns(const int64_t* indptr, const int32_t* indices, size_t n_rows, const int64_t* new_col,
+                       int64_t* new_indptr, std::vector<int32_t>& keep_col, std::vector<int64_t>& keep_at) {
+  keep_col.clear();
+  keep_at.clear();
+  new_indptr[0] = 0;
+  for (size_t r = 0; r < n_rows; ++r) {
+    for (int64_t k = indptr[r]; k < indptr[r + 1]; ++k) {
+      const int64_t c = new_col[indices[k]];
+      if (c < 0) continue;
+      keep_col.push_back(static_cast<int32_t>(c));
+      keep_at.push_back(k);
+    }
+    new_indptr[r + 1] = static_cast<int64_t>(keep_col.size());
+  }
+}
+
 }  // namespace pfn

@@ -110,6 +110,23 @@ DocTerm doc_term_fit(const AnalyzerConfig& cfg, const std::vector<std::string_vi
 Csr doc_term_transform(const AnalyzerConfig& cfg, const std::vector<std::string_view>& docs,
                        const StringIdMap& vocab, const std::vector<int32_t>& col, int num_threads);
 
+// Two lists of distinct terms, each sorted by code point (UTF-8 byte order), merged into one:
+// merged term k is a[take[k]] when take[k] >= 0, else b[-take[k] - 1]; a[i] is merged term
+// pos_a[i] and b[j] is pos_b[j]. Linear time: partial vocabularies of a corpus add up this way.
+size_t merge_sorted_terms(const std::vector<std::string_view>& a, const std::vector<std::string_view>& b,
+                          int64_t* take, int64_t* pos_a, int64_t* pos_b);
+
+// For each term of `queries` (distinct, sorted), its index in `sorted` (distinct, sorted) or -1.
+void sorted_positions(const std::vector<std::string_view>& sorted, const std::vector<std::string_view>& queries,
+                      int64_t* out);
+
+// A CSR matrix's columns renumbered: column c becomes new_col[c], or is dropped when
+// new_col[c] < 0. Writes the new row starts (n_rows + 1) and returns the kept entries'
+// (column, position in the input) through `keep_col` / `keep_at`. Rows keep their order, so
+// rows sorted before stay sorted when new_col is increasing.
+void csr_remap_columns(const int64_t* indptr, const int32_t* indices, size_t n_rows, const int64_t* new_col,
+                       int64_t* new_indptr, std::vector<int32_t>& keep_col, std::vector<int64_t>& keep_at);
+
 // MurmurHash3_x86_32 of `key` (Austin Appleby's public-domain algorithm), as scikit-learn's
 // murmurhash3_32 computes it.
 uint32_t murmur3_32(std::string_view key, uint32_t seed);

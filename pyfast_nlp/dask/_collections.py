@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 import tempfile
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, List, Optional, Sequence
@@ -22,7 +23,7 @@ def require_dask() -> Any:
     return dask
 
 
-def as_bag(data: Any) -> Any:
+def as_bag(data: Any, blocks_per_worker: int = 4, max_block: int = 64 << 20) -> Any:
     """A ``dask.bag.Bag`` of documents: a Bag as it is, a dask DataFrame column (Series) by
     its partitions, a list of file paths read one document a line (each file checked first, so
     a missing one is a ``FileNotFoundError`` here, not a failure on a worker)."""
@@ -40,17 +41,89 @@ def as_bag(data: Any) -> Any:
         for p in paths:
             if not os.path.isfile(p):
                 raise FileNotFoundError(f"no such file: {p}")
-        # a line is a document, as for a single-machine path; the newline is not part of it. Files are
-        # cut into blocks (at line ends) of 1-64 MiB, about 4 per worker, so every worker gets some.
+        # Files are cut into blocks at line ends, of ``blocks_per_worker`` per worker (1 MiB to
+        # ``max_block`` each), so every worker gets some.
         total = sum(os.path.getsize(p) for p in paths)
-        blocksize = int(min(64 << 20, max(1 << 20, total // (4 * n_workers()) + 1)))
-        return db.read_text(paths, encoding="utf-8", blocksize=blocksize).map(_strip_newline)
+        size = int(min(max_block, max(1 << 20, total // (blocks_per_worker * n_workers()) + 1)))
+        blocks = [FileBlock(p, start, min(start + size, n))
+                  for p in paths for n in [os.path.getsize(p)] for start in range(0, max(n, 1), size)]
+        # a partition holds the block's address, read by the task that uses it: nothing to move
+        return db.from_sequence(blocks, npartitions=len(blocks))
     raise TypeError(f"expected a dask.bag.Bag of texts, a dask DataFrame text column or a list of file paths, "
                     f"not {type(data).__name__}")
 
 
-def _strip_newline(line: str) -> str:
-    return line.rstrip("\r\n")
+@dataclass(frozen=True)
+class FileBlock:
+    """Bytes ``[start, end)`` of a text file, read as the lines that start there."""
+
+    path: str
+    start: int
+    end: int
+
+    def read(self) -> List[str]:
+        return [line for batch in self.batches() for line in batch]
+
+    def batches(self, chunk_bytes: int = 16 << 20) -> Iterator[List[str]]:
+        """The lines (UTF-8, newline removed, as a single-machine path is read), about
+        ``chunk_bytes`` at a time."""
+        with open(self.path, "rb") as f:
+            if self.start > 0:
+                f.seek(self.start - 1)
+                f.readline()  # the line holding byte start - 1 belongs to the block before
+            pos = f.tell()
+            while pos < self.end:
+                data = f.read(min(chunk_bytes, self.end - pos))
+                if not data:
+                    return
+                if not data.endswith(b"\n"):
+                    data += f.readline()  # a line that runs past the chunk (or the block) is read whole
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise ValueError(f"{self.path}: invalid UTF-8 at byte {pos + e.start} ({e.reason})") from None
+                lines = text.split("\n")
+                if lines and lines[-1] == "":
+                    lines.pop()
+                if "\r" in text:
+                    lines = [line.rstrip("\r") for line in lines]
+                yield lines
+                pos = f.tell()
+
+
+def read_lines(path: str, start: int, end: int) -> List[str]:
+    """The lines that start in bytes ``[start, end)`` of ``path``: a block of a file, cut at line ends."""
+    return FileBlock(path, start, end).read()
+
+
+def file_blocks(docs: Any) -> Optional[List[FileBlock]]:
+    """The partition's file blocks, if it is made of them (None otherwise)."""
+    docs = list(docs)
+    return docs if docs and all(isinstance(d, FileBlock) for d in docs) else None
+
+
+def worker_addresses() -> List[str]:
+    """The current distributed client's workers (sorted), none without one."""
+    try:
+        from distributed import get_client
+
+        return sorted(get_client().scheduler_info()["workers"])
+    except (ImportError, ValueError):
+        return []
+
+
+@contextmanager
+def placed(i: int, workers: Sequence[str]) -> Iterator[None]:
+    """Tasks made in the block prefer worker ``i mod len(workers)`` (any other if it is gone): so a
+    task that takes one piece out of a big result runs where that result is, instead of an idle
+    worker fetching the whole result."""
+    import dask
+
+    if not workers:
+        yield
+        return
+    with dask.annotate(workers=[workers[i % len(workers)]], allow_other_workers=True):
+        yield
 
 
 def n_workers() -> int:
@@ -63,8 +136,11 @@ def n_workers() -> int:
 
 
 def checked_partition(docs: Any, index: int) -> List[Any]:
-    """A partition's documents as a list, all str or all bytes (a clear error otherwise)."""
+    """A partition's documents as a list, all str or all bytes (a clear error otherwise); a
+    partition of file blocks is read here."""
     docs = list(docs)
+    if file_blocks(docs) is not None:
+        docs = [line for block in docs for line in block.read()]
     kinds = {type(d) for d in docs}
     if kinds - {str, bytes}:
         bad = next(d for d in docs if not isinstance(d, (str, bytes)))
@@ -137,14 +213,15 @@ def spill_dir(tmp_dir: Optional[str]) -> Iterator[str]:
 def shared(obj: Any) -> Any:
     """``obj`` for use in many tasks, sent to the cluster once (a persisted ``dask.delayed``), not
     with every task. Unlike scattered data it keeps its lineage: the scheduler can send it again
-    if the workers holding it die, so a killed worker never cancels the job."""
+    if the workers holding it die, so a killed worker never cancels the job. (Send word lists as
+    numpy object arrays or inside an object: dask serializes a plain list item by item.)"""
     import warnings
 
     import dask
 
     with warnings.catch_warnings():  # "Sending large graph": it is sent once, on purpose
         warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
-        return dask.persist(dask.delayed(obj, pure=True))[0]
+        return dask.persist(dask.delayed(obj, pure=True, traverse=False))[0]
 
 
 def persist(objs: Sequence[Any], desc: str, progress: bool) -> List[Any]:
@@ -152,7 +229,10 @@ def persist(objs: Sequence[Any], desc: str, progress: bool) -> List[Any]:
     ``progress`` on a distributed client); a task's exception is raised here."""
     import dask
 
-    out = list(dask.persist(*objs))
+    # No task fusion: fused into the merge that consumes it, a task taking one shard out of a
+    # partition's result would make that merge fetch the whole result from another worker.
+    with dask.config.set({"optimization.fuse.active": False}):
+        out = list(dask.persist(*objs))
     try:
         from distributed import futures_of, wait
     except ImportError:

@@ -9,6 +9,7 @@ never on the client unless asked for (``to_scipy``).
 """
 from __future__ import annotations
 
+import itertools
 import os
 from functools import partial
 from typing import Any, Dict, List, Optional, Sequence, Union
@@ -21,7 +22,7 @@ from .._io import atomic_path
 from ..embeddings import cooccur as single
 from ..text.tokenizer import Tokenizer
 from ..text.vocab import Vocab
-from ._collections import (n_workers, as_bag, check_fits, checked_partition, persist, shared, spill_dir, tree_merge,
+from ._collections import (n_workers, as_bag, file_blocks, placed, worker_addresses, check_fits, checked_partition, persist, shared, spill_dir, tree_merge,
                            worker_budget, worker_name, worker_threads)
 from .partials import CooccurShard
 
@@ -67,20 +68,25 @@ def _counting_limit(memory_limit: Union[int, str, None], vocab: Vocab) -> int:
 def _count_partition(settings: Dict[str, Any], vocab: Vocab, docs: Any, index: int) -> List[Any]:
     """One partition's co-occurrences as ``n_shards`` :class:`CooccurShard` pieces, then its stats."""
     n_shards = settings["n_shards"]
-    docs = checked_partition(docs, index)
-    empty = [CooccurShard.empty(s, n_shards, len(vocab)) for s in range(n_shards)]
+    blocks = file_blocks(docs)
+    if blocks is not None:  # streamed from the file, a batch at a time, never held whole
+        lines = (line for block in blocks for batch in block.batches() for line in batch)
+        first = next(lines, None)
+        docs = [] if first is None else itertools.chain([first], lines)
+    else:
+        docs = checked_partition(docs, index)
     if not docs:
-        return empty + [dict.fromkeys(_STATS, 0)]
+        return [CooccurShard.empty(s, n_shards, len(vocab)) for s in range(n_shards)] + [dict.fromkeys(_STATS, 0)]
     limit = _counting_limit(settings["memory_limit"], vocab)
     threads = resolve_threads(worker_threads(settings["num_threads"]))
     with spill_dir(settings["tmp_dir"]) as tmp:
         counter = single._count(docs, vocab, settings["tokenizer"], settings["window"], settings["symmetric"],
                                 settings["distance_weighting"], threads, limit, tmp, False)
         with single._named_memory_error(limit):
-            row, col, val = counter.to_coo_float64(threads=threads)
+            shards = counter.to_csr_shards(n_shards, threads=threads)
     stats = {k: int(v) for k, v in counter.stats().items() if k in _STATS}
     del counter
-    return CooccurShard.split(row, col, val, n_shards, len(vocab)) + [stats]
+    return [CooccurShard.from_csr(s, n_shards, len(vocab), *arrays[1:]) for s, arrays in enumerate(shards)] + [stats]
 
 
 def _add_stats(parts: Sequence[Dict[str, int]]) -> Dict[str, int]:
@@ -193,7 +199,9 @@ def cooccurrence(data: Any, vocab: Union[Vocab, Sequence[str]], tokenizer: Optio
         raise ValueError(f"split_every must be an int >= 2, not {split_every!r}")
     resolve_threads(num_threads)
     tokenizer = tokenizer if tokenizer is not None else Tokenizer()
-    bag = as_bag(data)
+    # Each partition's counts are merged and emitted once, so fewer, larger blocks of a file cost less:
+    # one per worker, at most 256 MiB (the counter's memory stays bounded by memory_limit).
+    bag = as_bag(data, blocks_per_worker=1, max_block=256 << 20)
     parts = bag.to_delayed()
     if not parts:
         raise ValueError("empty corpus: the collection has no partitions")
@@ -201,10 +209,15 @@ def cooccurrence(data: Any, vocab: Union[Vocab, Sequence[str]], tokenizer: Optio
                 "symmetric": bool(symmetric), "distance_weighting": bool(distance_weighting), "tokenizer": tokenizer,
                 "num_threads": num_threads}
     shared_vocab = shared(vocab)  # sent once, not with every task
-    counted = [dask.delayed(partial(_count_partition, settings), nout=n_shards + 1)(shared_vocab, p, i)
-               for i, p in enumerate(parts)]
-    shards = [tree_merge([c[s] for c in counted], split_every) for s in range(n_shards)]
-    stats = dask.delayed(_add_stats)([c[n_shards] for c in counted])
+    counted, pieces = [], []
+    workers = worker_addresses()
+    for i, p in enumerate(parts):
+        with placed(i, workers):  # the partition and its cutting into pieces on one worker
+            c = dask.delayed(partial(_count_partition, settings), nout=n_shards + 1)(shared_vocab, p, i)
+            counted.append(c)
+            pieces.append([c[s] for s in range(n_shards + 1)])
+    shards = [tree_merge([pc[s] for pc in pieces], split_every) for s in range(n_shards)]
+    stats = dask.delayed(_add_stats)([pc[n_shards] for pc in pieces])
     nnz = [dask.delayed(_shard_nnz)(s) for s in shards]
     out = persist(shards + [stats] + nnz, "co-occurrences", progress)
     shards, (stats, *nnz) = out[:n_shards], dask.compute(*out[n_shards:])

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import math
 from functools import partial
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import scipy.sparse as sp
 
+from .. import _core
 from ..feature_extraction import text as single
-from ._collections import (as_bag, checked_partition, persist, require_dask, run_partition, shared, tree_merge,
-                           tree_reduce, worker_threads)
+from ._collections import (as_bag, checked_partition, persist, require_dask, run_partition, tree_merge, tree_reduce,
+                           worker_threads)
 from .partials import TermStats
 
 __all__ = ["CountVectorizer", "TfidfVectorizer", "HashingVectorizer"]
@@ -55,25 +56,56 @@ def _first(pair: Tuple[Any, Any]) -> Any:
     return pair[0]
 
 
-def _remapped(finish: Any, counted: Tuple[TermStats, sp.csr_matrix], kept: np.ndarray) -> sp.csr_matrix:
-    """A partition's count block renumbered to the fitted vocabulary ``kept`` (terms in code-point
-    order; the partition's own terms are too, so each row stays sorted), pruned terms dropped,
-    then ``finish`` (tf-idf weighting, or nothing)."""
+def _pruned(params: Dict[str, Any], stats: TermStats) -> TermStats:
+    """The merged totals cut as the single-machine vectorizer cuts them (``min_df``, ``max_df``,
+    ``max_features``, ties included: the same code)."""
+    if stats is None or stats.n_docs == 0:
+        raise ValueError("empty corpus: no documents")
+    if not len(stats.terms):
+        raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+    cv = single.CountVectorizer(**params)
+    if cv._nothing_to_prune(stats.n_docs):
+        return stats
+    mask = cv._kept_terms(stats.df, lambda: stats.tf, stats.n_docs)
+    return TermStats(stats.terms[mask], stats.tf[mask], stats.df[mask], stats.n_docs)
+
+
+def _idf(df: np.ndarray, n_docs: int, smooth_idf: bool, dtype: Any) -> np.ndarray:
+    """The single-machine expression (TfidfTransformer.fit), on merged document frequencies."""
+    dtype = np.dtype(dtype) if np.dtype(dtype) in (np.float32, np.float64) else np.float64
+    df = df.astype(dtype, copy=True)
+    df += float(smooth_idf)
+    idf = np.full_like(df, fill_value=n_docs + int(smooth_idf), dtype=dtype)
+    idf /= df
+    np.log(idf, out=idf)
+    idf += 1.0
+    return idf
+
+
+def _tfidf_of(params: Dict[str, Any], pruned: TermStats) -> single.TfidfTransformer:
+    tfidf = single.TfidfTransformer(norm=params["norm"], use_idf=params["use_idf"], smooth_idf=params["smooth_idf"],
+                                    sublinear_tf=params["sublinear_tf"], num_threads=worker_threads(params["num_threads"]))
+    if params["use_idf"]:
+        tfidf.idf_ = _idf(pruned.df, pruned.n_docs, params["smooth_idf"], params["dtype"])
+    tfidf.n_features_in_ = len(pruned.terms)
+    return tfidf
+
+
+def _remapped(counted: Tuple[TermStats, sp.csr_matrix], pruned: TermStats,
+              tfidf: Optional[single.TfidfTransformer]) -> sp.csr_matrix:
+    """A partition's count block renumbered to the fitted vocabulary (``pruned.terms``, in
+    code-point order; the partition's own terms are too, so each row stays sorted), pruned terms
+    dropped, then weighted by ``tfidf`` when given."""
     stats, X = counted
-    local = stats.terms
-    if len(local):
-        at = np.searchsorted(kept, local)
-        found = at < len(kept)
-        found[found] = kept[at[found]] == local[found]
-        new_col = np.where(found, at, -1)
-        keep = new_col[X.indices] >= 0
-        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-        indptr = np.concatenate(([0], np.cumsum(np.bincount(rows[keep], minlength=X.shape[0]))))
-        X = single._csr(X.data[keep], new_col[X.indices[keep]].astype(np.int32), indptr, (X.shape[0], len(kept)))
+    n = len(pruned.terms)
+    if len(stats.terms):
+        new_col = _core.sorted_positions(pruned.terms.tolist(), stats.terms.tolist())
+        indptr, cols, at = _core.csr_remap_columns(X.indptr.astype(np.int64, copy=False), X.indices, new_col)
+        X = single._csr(X.data[at], cols, indptr, (X.shape[0], n))
     else:
-        X = sp.csr_matrix((X.shape[0], len(kept)), dtype=X.dtype)
+        X = sp.csr_matrix((X.shape[0], n), dtype=X.dtype)
     X.has_canonical_format = True
-    return finish(X) if finish is not None else X
+    return tfidf.transform(X, copy=False) if tfidf is not None else X
 
 
 def _transform_block(vectorizer: Any, docs: Any, index: int) -> sp.csr_matrix:
@@ -127,57 +159,44 @@ class CountVectorizer(single.CountVectorizer):
             self._set_vocabulary(fixed)
             self.fixed_vocabulary_ = True
             return self
-        self._learn(self._stats(bag))
+        params = self.get_params()
+        self._learn(_pruned(params, tree_reduce(bag, partial(_term_stats, params), split_every=self.split_every)))
         return self
 
-    def _learn(self, stats: TermStats) -> np.ndarray:
-        """Set the vocabulary from the merged totals, pruned as a single machine would; returns
-        the kept terms (code-point order)."""
-        if stats is None or stats.n_docs == 0:
-            raise ValueError("empty corpus: no documents")
-        if not len(stats.terms):
-            raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
-        mask = None if self._nothing_to_prune(stats.n_docs) else self._kept_terms(stats.df, lambda: stats.tf,
-                                                                                   stats.n_docs)
-        terms = stats.terms if mask is None else stats.terms[mask]
-        self._set_vocabulary(list(terms))
+    def _learn(self, pruned: TermStats) -> None:
+        """Take the vocabulary of the merged, pruned totals."""
+        self._set_vocabulary(pruned.terms.tolist())
         self.fixed_vocabulary_ = False
-        self.n_documents_ = stats.n_docs
-        self._df = stats.df if mask is None else stats.df[mask]
-        return terms
+        self.n_documents_ = pruned.n_docs
+        self._df = pruned.df
 
-    def _stats(self, bag: Any) -> TermStats:
-        params = self.get_params()
-        return tree_reduce(bag, partial(_term_stats, params), split_every=self.split_every)
-
-    def _fit_blocks(self, bag: Any) -> Tuple[List[Any], Callable[[Optional[Any]], List[Any]]]:
-        """One pass over the corpus: each partition is counted once over its own terms, its block
-        kept in its worker while the totals are merged and pruned; returns the partitions' blocks
-        renumbered to the fitted vocabulary, each followed by ``finish`` (given later)."""
+    def _fit_blocks(self, bag: Any, tfidf_params: Optional[Dict[str, Any]] = None) -> List[Any]:
+        """One pass over the corpus, as one graph: each partition is counted once over its own
+        terms and its block kept in its worker, the totals are merged and pruned in a worker, and
+        each block is renumbered to the vocabulary (and weighted with ``tfidf_params``) where it
+        lies. Learns the vocabulary; returns the blocks, persisted."""
         import dask
 
         parts = bag.to_delayed()
         if not parts:
             raise ValueError("empty corpus: the collection has no partitions")
         params = self.get_params()
-        counted = persist([dask.delayed(run_partition)(partial(_counted_block, params), p, i) for i, p in enumerate(parts)],
-                          "counting", False)
-        stats = tree_merge([dask.delayed(_first)(c) for c in counted], self.split_every).compute()
-        kept = shared(np.asarray(self._learn(stats), dtype=object))
-
-        def blocks(finish: Optional[Any]) -> List[Any]:
-            return [dask.delayed(_remapped)(finish, c, kept) for c in counted]
-
-        return counted, blocks
+        counted = [dask.delayed(run_partition)(partial(_counted_block, params), p, i) for i, p in enumerate(parts)]
+        pruned = dask.delayed(_pruned)(params, tree_merge([dask.delayed(_first)(c) for c in counted],
+                                                          self.split_every))
+        tfidf = dask.delayed(_tfidf_of)(tfidf_params, pruned) if tfidf_params is not None else None
+        out = persist([dask.delayed(_remapped)(c, pruned, tfidf) for c in counted] + [pruned], "vectorizing", False)
+        self._learn(dask.compute(out[-1])[0])
+        return out[:-1]
 
     def fit_transform(self, raw_documents: Any, y: Any = None) -> Any:
-        """``fit`` and ``transform`` in one pass over the corpus (each partition analysed once)."""
+        """``fit`` and ``transform`` in one pass over the corpus (each partition analysed once);
+        the blocks are computed and kept on the workers."""
         self._validate()
         bag = as_bag(raw_documents)
         if self._fixed_vocabulary() is not None:
             return self.fit(bag).transform(bag)
-        _, blocks = self._fit_blocks(bag)
-        return _stack(blocks(None), len(self._terms), np.dtype(self.dtype))
+        return _stack(self._fit_blocks(bag), len(self._terms), np.dtype(self.dtype))
 
     def _single(self) -> single.CountVectorizer:
         """The fitted model as the single-machine class (what each worker transforms with)."""
@@ -225,16 +244,7 @@ class TfidfVectorizer(single.TfidfVectorizer):
             if counter.fixed_vocabulary_:
                 raise NotImplementedError("a fixed vocabulary with use_idf=True needs the document frequencies; "
                                           "fit without vocabulary=, or use the single-machine class")
-            # the single-machine expression (TfidfTransformer.fit), on the merged document frequencies
-            dtype = np.dtype(self.dtype) if np.dtype(self.dtype) in (np.float32, np.float64) else np.float64
-            df = counter._df.astype(dtype, copy=True)
-            df += float(self.smooth_idf)
-            n_samples = counter.n_documents_ + int(self.smooth_idf)
-            idf = np.full_like(df, fill_value=n_samples, dtype=dtype)
-            idf /= df
-            np.log(idf, out=idf)
-            idf += 1.0
-            tfidf.idf_ = idf
+            tfidf.idf_ = _idf(counter._df, counter.n_documents_, self.smooth_idf, self.dtype)
         tfidf.n_features_in_ = n
         self._tfidf = tfidf
         self.n_documents_ = getattr(counter, "n_documents_", None)
@@ -262,14 +272,10 @@ class TfidfVectorizer(single.TfidfVectorizer):
         counter._validate()
         if counter._fixed_vocabulary() is not None:
             return self.fit(bag).transform(bag)
-        _, blocks = counter._fit_blocks(bag)
+        blocks = counter._fit_blocks(bag, tfidf_params=self.get_params())
         self._adopt(counter)
         out = np.float32 if np.dtype(self.dtype) == np.float32 else np.float64  # as TfidfTransformer's output
-        return _stack(blocks(partial(_weighted, self._tfidf)), len(self._terms), out)
-
-
-def _weighted(tfidf: single.TfidfTransformer, X: sp.csr_matrix) -> sp.csr_matrix:
-    return tfidf.transform(X, copy=False)
+        return _stack(blocks, len(self._terms), out)
 
 
 class HashingVectorizer(single.HashingVectorizer):

@@ -51,12 +51,18 @@ class TermStats:
             return TermStats(self.terms, self.tf, self.df, self.n_docs + other.n_docs)
         if not len(self.terms):
             return TermStats(other.terms, other.tf, other.df, self.n_docs + other.n_docs)
-        terms, inverse = np.unique(np.concatenate([self.terms, other.terms]), return_inverse=True)
+        from .. import _core  # a linear merge of the two sorted term lists (C++)
+
+        terms, pos_a, pos_b = _core.merge_sorted_terms(self.terms.tolist(), other.terms.tolist())
         tf = np.zeros(len(terms), dtype=np.result_type(self.tf, other.tf))
         df = np.zeros(len(terms), dtype=np.int64)
-        np.add.at(tf, inverse, np.concatenate([self.tf, other.tf]))
-        np.add.at(df, inverse, np.concatenate([self.df, other.df]))
-        return TermStats(terms.astype(object), tf, df, self.n_docs + other.n_docs)
+        tf[pos_a] = self.tf
+        tf[pos_b] += other.tf
+        df[pos_a] = self.df
+        df[pos_b] += other.df
+        out = np.empty(len(terms), dtype=object)
+        out[:] = terms
+        return TermStats(out, tf, df, self.n_docs + other.n_docs)
 
     @property
     def nbytes(self) -> int:
@@ -79,6 +85,10 @@ class NBCounts:
             raise ValueError("cannot merge Naive Bayes counts over different classes or features")
         return NBCounts(self.classes, self.class_count + other.class_count, self.feature_count + other.feature_count,
                         self.n_rows + other.n_rows)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.classes.nbytes + self.class_count.nbytes + self.feature_count.nbytes)
 
 
 @dataclass
@@ -107,6 +117,18 @@ class CooccurShard:
     def empty(cls, index: int, n_shards: int, vocab_size: int) -> "CooccurShard":
         shape = (cls.rows_of(index, n_shards, vocab_size), vocab_size)
         return cls(index, n_shards, sp.csr_matrix(shape, dtype=np.float64))
+
+    @classmethod
+    def from_csr(cls, index: int, n_shards: int, vocab_size: int, indptr: np.ndarray, indices: np.ndarray,
+                 data: np.ndarray) -> "CooccurShard":
+        """From the counter's CSR arrays of this shard's rows (no repeated column in a row; columns
+        in no particular order)."""
+        if indptr[-1] <= np.iinfo(np.int32).max:
+            indptr = indptr.astype(np.int32)  # scipy would otherwise widen the indices to int64
+        else:
+            indices = indices.astype(np.int64)
+        return cls(index, n_shards, sp.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, vocab_size),
+                                                  copy=False))
 
     @classmethod
     def split(cls, row: Any, col: Any, val: Any, n_shards: int, vocab_size: int) -> List["CooccurShard"]:

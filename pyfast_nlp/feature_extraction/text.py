@@ -883,11 +883,6 @@ def _csr(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape: tuple
 
 def _select_columns(X: sp.csr_matrix, mask: np.ndarray) -> sp.csr_matrix:
     """Keep the columns where ``mask`` is True, renumbered in order (rows stay sorted)."""
-    new_index = np.cumsum(mask) - 1
-    keep = mask[X.indices]
-    indices = new_index[X.indices[keep]].astype(np.int32)
-    data = X.data[keep]
-    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-    counts = np.bincount(rows[keep], minlength=X.shape[0])
-    indptr = np.concatenate(([0], np.cumsum(counts)))
-    return _csr(data, indices, indptr, (X.shape[0], int(mask.sum())))
+    new_col = np.where(mask, np.cumsum(mask) - 1, -1).astype(np.int64)
+    indptr, indices, at = _core.csr_remap_columns(X.indptr.astype(np.int64, copy=False), X.indices, new_col)
+    return _csr(X.data[at], indices, indptr, (X.shape[0], int(mask.sum())))
