@@ -334,3 +334,31 @@ def test_a_failing_spill_is_a_clear_error_and_leaves_nothing(tmp_path):
     assert f"ERROR: {errno.EFBIG} {spill} " in out.stdout and "spilling co-occurrence counts failed" in out.stdout
     assert "too large" in out.stdout
     assert os.listdir(spill) == []
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+@pytest.mark.parametrize("n_shards", [1, 3, 7])
+def test_row_shards_hold_the_matrix_in_float64(symmetric, n_shards):
+    # the kernel the distributed counting emits partial counts with: row r in shard r % n_shards
+    docs = random_corpus(5)
+    vocab = Vocab.build(docs, tokenizer=WS, min_count=2, specials=())
+    def counter():
+        return cooc_module._count(docs, vocab, WS, 4, symmetric, True, 1, 1 << 30, None, False, dense_bytes=64)
+
+    shards = counter().to_csr_shards(n_shards, threads=2)
+    R = reference(docs, vocab, 4, symmetric)
+    assert len(shards) == n_shards
+    got = np.zeros_like(R)
+    for s, (rows, indptr, indices, data) in enumerate(shards):
+        assert rows == len(range(s, len(vocab), n_shards)) and len(indptr) == rows + 1
+        assert data.dtype == np.float64 and indptr[-1] == len(indices) == len(data)
+        for k in range(rows):
+            cols = indices[indptr[k]:indptr[k + 1]]
+            assert len(set(cols.tolist())) == len(cols)  # each entry once
+            got[k * n_shards + s, cols] = data[indptr[k]:indptr[k + 1]]
+    np.testing.assert_allclose(got, R, rtol=1e-6, atol=0)
+    row, col, val = counter().to_coo(threads=1)  # the float32 matrix is these sums, rounded once
+    np.testing.assert_array_equal(got[row, col].astype(np.float32), val)
+    assert np.count_nonzero(got) == len(val)
+    with pytest.raises(ValueError, match="n_shards"):
+        counter().to_csr_shards(0)

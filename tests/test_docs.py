@@ -41,3 +41,13 @@ def test_readme_python_blocks(i, tmp_path, monkeypatch):
         pytest.importorskip("distributed")  # the optional [dask] extra
     # run as a script would be, so a block guarded by `if __name__ == "__main__":` runs too
     exec(compile(code, f"README block {i}", "exec"), {"__name__": "__main__"})
+
+
+@pytest.mark.parametrize("name", ["partials", "cooccur", "glove"])
+def test_dask_docstring_examples(name):
+    pytest.importorskip("dask.bag")
+    import importlib
+
+    module = importlib.import_module(f"pyfast_nlp.dask.{name}")
+    res = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert res.attempted > 0 and res.failed == 0

@@ -165,3 +165,32 @@ def test_long_documents_and_large_vocabulary(corpus_lines):
     skt = pytest.importorskip("sklearn.feature_extraction.text")
     sk = skt.CountVectorizer(ngram_range=(1, 3))
     assert (sk.fit_transform(docs) != X).nnz == 0 and sk.vocabulary_ == cv.vocabulary_
+
+
+def test_sorted_term_kernels():
+    # the partial-vocabulary merge and lookup the distributed vectorizers use
+    from pyfast_nlp import _core
+
+    a, b = ["a", "c", "é", "日本"], ["b", "c", "z", "é", "🙂"]
+    merged, pos_a, pos_b = _core.merge_sorted_terms(a, b)
+    assert merged == sorted(set(a) | set(b))
+    assert [merged[i] for i in pos_a] == a and [merged[i] for i in pos_b] == b
+    assert _core.merge_sorted_terms([], [])[0] == []
+    assert _core.sorted_positions(merged, ["c", "d", "🙂"]).tolist() == [2, -1, len(merged) - 1]
+    with pytest.raises(ValueError, match="not sorted"):
+        _core.merge_sorted_terms(["b", "a"], [])
+    with pytest.raises(ValueError, match="not sorted"):
+        _core.sorted_positions(["a"], ["x", "x"])
+    X = sp.random(30, 12, density=0.3, format="csr", random_state=0)
+    new_col = np.where(np.arange(12) % 3 == 0, -1, np.arange(12) // 2).astype(np.int64)
+    indptr, cols, at = _core.csr_remap_columns(X.indptr.astype(np.int64), X.indices, new_col)
+    Y = sp.csr_matrix((X.data[at], cols, indptr), shape=(30, 6)).toarray()
+    expected = np.zeros((30, 6))
+    for c in range(12):
+        if new_col[c] >= 0:
+            expected[:, new_col[c]] += X.toarray()[:, c]
+    np.testing.assert_array_equal(Y, expected)
+    with pytest.raises(ValueError, match="outside new_col"):
+        _core.csr_remap_columns(X.indptr.astype(np.int64), X.indices, new_col[:5])
+    with pytest.raises(ValueError, match="indptr"):
+        _core.csr_remap_columns(np.array([0, 5], dtype=np.int64), X.indices[:3], new_col)
