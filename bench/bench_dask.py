@@ -159,8 +159,6 @@ def glove_quality(tmp, say):
     rows = []
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                   host="127.0.0.1") as cluster, distributed.Client(cluster) as client:
-        import dask.bag  # noqa: F401
-
         m = pdask.cooccurrence([path], vocab, tok, window=10, progress=False)
         for seed in (0, 1):
             t0 = time.perf_counter()
