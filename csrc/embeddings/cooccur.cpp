@@ -861,9 +861,12 @@ class EntryChunks {
 };
 
 // Routes each entry (both directions when mirroring) to its row's shard; one per merging thread.
+// A row's shard and its number there are looked up, not divided out: two integer divisions per
+// entry cost more than the rest of the routing.
 class ShardingSink : public CooccurSink {
  public:
-  ShardingSink(int n_shards, bool mirror) : parts(static_cast<size_t>(n_shards)), n_(n_shards), mirror_(mirror) {}
+  ShardingSink(int n_shards, bool mirror, const int32_t* shard_of, const int32_t* local_of)
+      : parts(static_cast<size_t>(n_shards)), mirror_(mirror), shard_of_(shard_of), local_of_(local_of) {}
   void add(int32_t r, int32_t c, double v) override {
     put(r, c, v);
     if (mirror_ && r != c) put(c, r, v);
@@ -871,9 +874,10 @@ class ShardingSink : public CooccurSink {
   std::vector<EntryChunks> parts;
 
  private:
-  void put(int32_t r, int32_t c, double v) { parts[static_cast<size_t>(r % n_)].push({r / n_, c, v}); }
-  int n_;
+  void put(int32_t r, int32_t c, double v) { parts[static_cast<size_t>(shard_of_[r])].push({local_of_[r], c, v}); }
   bool mirror_;
+  const int32_t* shard_of_;
+  const int32_t* local_of_;
 };
 
 }  // namespace
@@ -882,10 +886,15 @@ std::vector<CsrShard> merge_csr_shards(CooccurCounter& counter, int n_shards, in
                                        const std::function<void()>& poll) {
   if (n_shards < 1) throw std::invalid_argument("n_shards must be at least 1");
   workers = std::max(1, workers);
+  std::vector<int32_t> shard_of(static_cast<size_t>(counter.vocab_size())), local_of(shard_of.size());
+  for (int32_t r = 0; r < counter.vocab_size(); ++r) {
+    shard_of[static_cast<size_t>(r)] = r % n_shards;
+    local_of[static_cast<size_t>(r)] = r / n_shards;
+  }
   std::vector<std::unique_ptr<ShardingSink>> sinks;
   std::vector<CooccurSink*> ptrs;
   for (int t = 0; t < workers; ++t) {
-    sinks.push_back(std::make_unique<ShardingSink>(n_shards, counter.symmetric()));
+    sinks.push_back(std::make_unique<ShardingSink>(n_shards, counter.symmetric(), shard_of.data(), local_of.data()));
     ptrs.push_back(sinks.back().get());
   }
   counter.merge(ptrs, poll);
