@@ -209,12 +209,11 @@ def cooccurrence(data: Any, vocab: Union[Vocab, Sequence[str]], tokenizer: Optio
                 "symmetric": bool(symmetric), "distance_weighting": bool(distance_weighting), "tokenizer": tokenizer,
                 "num_threads": num_threads}
     shared_vocab = shared(vocab)  # sent once, not with every task
-    counted, pieces = [], []
+    pieces = []
     workers = worker_addresses()
     for i, p in enumerate(parts):
         with placed(i, workers):  # the partition and its cutting into pieces on one worker
             c = dask.delayed(partial(_count_partition, settings), nout=n_shards + 1)(shared_vocab, p, i)
-            counted.append(c)
             pieces.append([c[s] for s in range(n_shards + 1)])
     shards = [tree_merge([pc[s] for pc in pieces], split_every) for s in range(n_shards)]
     stats = dask.delayed(_add_stats)([pc[n_shards] for pc in pieces])
@@ -223,17 +222,7 @@ def cooccurrence(data: Any, vocab: Union[Vocab, Sequence[str]], tokenizer: Optio
     shards, (stats, *nnz) = out[:n_shards], dask.compute(*out[n_shards:])
     stats = dict(stats)
     stats["nnz"] = int(sum(nnz))
-    single._finish_stats(_Stats(stats))
-    return CooccurMatrix(shards, len(vocab), stats)
-
-
-class _Stats:
-    # what single._finish_stats reads from a counter
-    def __init__(self, stats: Dict[str, int]) -> None:
-        self._stats = stats
-
-    def stats(self) -> Dict[str, int]:
-        return self._stats
+    return CooccurMatrix(shards, len(vocab), single.checked_stats(stats))
 
 
 def cooccurrence_to_file(data: Any, vocab: Union[Vocab, Sequence[str]], path: "os.PathLike[str] | str",

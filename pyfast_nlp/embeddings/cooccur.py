@@ -114,7 +114,11 @@ def _count_corpus(corpus: CorpusLike, vocab: Vocab, tokenizer: Optional[Tokenize
 
 
 def _finish_stats(counter: "_core.CooccurCounter") -> Dict[str, int]:
-    st = dict(counter.stats())
+    return checked_stats(dict(counter.stats()))
+
+
+def checked_stats(st: Dict[str, int]) -> Dict[str, int]:
+    """The counter's statistics, or a clear error for a corpus that gave no pair."""
     if st["tokens"] == 0:
         if st["documents"] == 0:
             raise ValueError("empty corpus: no documents")
