@@ -32,11 +32,6 @@ _STATS = ("documents", "tokens", "sparse_updates", "compactions", "spills", "spi
 _MB = 1 << 20
 
 
-def default_shards() -> int:
-    """One shard per worker of the current distributed client (1 without one)."""
-    return n_workers()
-
-
 def _vocab_bytes(vocab: Vocab) -> int:
     # a worker holds the word list (Python str), the C++ string map and the counter's rank arrays
     return sum(len(w) for w in vocab.tokens) * 3 + 200 * len(vocab)
@@ -192,7 +187,7 @@ def cooccurrence(data: Any, vocab: Union[Vocab, Sequence[str]], tokenizer: Optio
         raise ValueError(f"window must be a positive int, not {window!r}")
     if memory_limit is not None:
         single.parse_bytes(memory_limit)  # a bad value is an error here, not in every worker
-    n_shards = default_shards() if n_shards is None else n_shards
+    n_shards = n_workers() if n_shards is None else n_shards
     if isinstance(n_shards, bool) or not isinstance(n_shards, (int, np.integer)) or n_shards < 1:
         raise ValueError(f"n_shards must be a positive int, not {n_shards!r}")
     if not isinstance(split_every, int) or split_every < 2:

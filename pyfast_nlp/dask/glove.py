@@ -23,11 +23,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _core
-from .._base import exclusive_fit, progress_bar, resolve_threads
+from .._base import progress_bar, resolve_threads
 from ..embeddings import glove as single
 from ..text.vocab import Vocab
-from ._collections import check_fits, persist, shared, worker_threads
-from .cooccur import CooccurMatrix, default_shards
+from ._collections import check_fits, n_workers, persist, shared, worker_threads
+from .cooccur import CooccurMatrix
 from .partials import CooccurShard
 
 __all__ = ["GloVe"]
@@ -134,7 +134,9 @@ class GloVe(single.GloVe):
     (``seed``) and results as the single-machine class otherwise (``word_vectors()``, ``save``,
     ``load``); the model comes back to the client after the last epoch. With one thread per
     worker the run is deterministic for a given ``seed`` and ``K``, whichever workers run it.
-    Quality matches the single-machine model within noise (``bench/RESULTS.md``).
+    Quality matches the single-machine model within noise (``bench/RESULTS.md``). ``fit`` and
+    ``partial_fit`` behave as the single-machine ones (``callback(epoch, loss)`` on the client after
+    each epoch, divergence a ``FloatingPointError`` with the last good epoch's parameters).
 
     >>> import dask.bag as db
     >>> from pyfast_nlp import Vocab
@@ -155,41 +157,21 @@ class GloVe(single.GloVe):
                          num_threads=num_threads, seed=seed, init=init, grad_clip=grad_clip, order=order)
         self.n_blocks = n_blocks
 
-    def fit(self, cooc: Any, vocab: Union[Vocab, Sequence[str]], progress: bool = True,
-            callback: Optional[Callable[[int, float], Any]] = None) -> "GloVe":
-        """Train from the seeded start for ``epochs`` epochs on the workers. ``callback(epoch,
-        loss)`` runs on the client after each epoch; returning ``True`` stops. Divergence raises
-        ``FloatingPointError`` with the last good epoch's parameters, as on one machine."""
-        with exclusive_fit(self):
-            self._check_params()
-            words = self._words_of(vocab)
-            if not words:
-                raise ValueError("the vocabulary is empty")
-            params = np.empty((2 * len(words), _core.glove_block(int(self.dim))), dtype=np.float32)
-            _core.glove_init(params, vocab_size=len(words), dim=int(self.dim), seed=int(self.seed))
-            self.words_, self.params_ = words, params
-            self._apply_init(words)
-            self.loss_history_: List[float] = []
-            self.epochs_done_ = 0
-            self.skipped_ = 0
-            self._rec = self._rec_key = None
-            return self._train_on_workers(cooc, int(self.epochs), progress, callback)
+    # fit / partial_fit are the single-machine ones (checks, Ctrl-C, one fit at a time); the training
+    # itself runs on the workers. ``callback(epoch, loss)`` runs on the client after each epoch.
+    def _fit(self, cooc: Any, vocab: Union[Vocab, Sequence[str]], progress: bool,
+             callback: Optional[Callable[[int, float], Any]]) -> "GloVe":
+        self._check_params()
+        words = self._words_of(vocab)
+        if not words:
+            raise ValueError("the vocabulary is empty")
+        self._start(words)
+        self._rec = self._rec_key = None
+        return self._train_on_workers(cooc, int(self.epochs), progress, callback)
 
-    def partial_fit(self, cooc: Any, vocab: Optional[Union[Vocab, Sequence[str]]] = None, epochs: int = 1,
-                    progress: bool = True, callback: Optional[Callable[[int, float], Any]] = None) -> "GloVe":
-        """``epochs`` more epochs from the current parameters (AdaGrad state included)."""
-        if not hasattr(self, "params_"):
-            if vocab is None:
-                raise ValueError("the first partial_fit needs the vocabulary")
-            saved, self.epochs = self.epochs, epochs
-            try:
-                return self.fit(cooc, vocab, progress, callback)
-            finally:
-                self.epochs = saved
-        if vocab is not None and self._words_of(vocab) != self.words_:
-            raise ValueError("vocab differs from the one the model was trained with")
-        with exclusive_fit(self):
-            return self._train_on_workers(cooc, int(epochs), progress, callback)
+    def _continue(self, cooc: Any, epochs: int, progress: bool,
+                  callback: Optional[Callable[[int, float], Any]]) -> "GloVe":
+        return self._train_on_workers(cooc, epochs, progress, callback)
 
     # ------------------------------------------------------------------ the schedule
     def _shards(self, cooc: Any, n: int) -> List[Any]:
@@ -202,7 +184,7 @@ class GloVe(single.GloVe):
             if not cooc.shards:
                 raise ValueError("this CooccurMatrix was released")
             return list(cooc.shards)
-        K = int(self.n_blocks) if self.n_blocks is not None else default_shards()
+        K = int(self.n_blocks) if self.n_blocks is not None else n_workers()
         row, col, data = self._entries(cooc, n)
         return [shared(s) for s in CooccurShard.split(row, col, data, K, n)]
 

@@ -177,14 +177,7 @@ class GloVe(ParamsMixin):
         check_memory(2 * 2 * n * block * 4 + 16 * nnz, f"GloVe with {n:,} words at dim {self.dim} and {nnz:,} "
                      "co-occurrence entries", "lower dim, or raise min_count to shrink the vocabulary")
         records = self._records(cooc, n)
-        params = np.empty((2 * n, block), dtype=np.float32)
-        _core.glove_init(params, vocab_size=n, dim=int(self.dim), seed=int(self.seed))
-        self.words_ = words
-        self.params_ = params
-        self._apply_init(words)
-        self.loss_history_: List[float] = []
-        self.epochs_done_ = 0
-        self.skipped_ = 0
+        self._start(words)
         self._rec, self._rec_key = records, _key(cooc)
         return self._train(records, int(self.epochs), progress, callback)
 
@@ -208,9 +201,25 @@ class GloVe(ParamsMixin):
                 self.epochs = saved
         if vocab is not None and self._words_of(vocab) != self.words_:
             raise ValueError("vocab differs from the one the model was trained with")
+        return self._continue(cooc, int(epochs), progress, callback)
+
+    def _continue(self, cooc: Any, epochs: int, progress: bool,
+                  callback: Optional[Callable[[int, float], Any]]) -> "GloVe":
+        """More epochs from the current parameters (records rebuilt only for another matrix)."""
         if getattr(self, "_rec_key", None) != _key(cooc) or getattr(self, "_rec", None) is None:
             self._rec, self._rec_key = self._records(cooc, len(self.words_)), _key(cooc)
-        return self._train(self._rec, int(epochs), progress, callback)
+        return self._train(self._rec, epochs, progress, callback)
+
+    def _start(self, words: List[str]) -> None:
+        """The seeded start (the reference's initialisation, then ``init``), history reset."""
+        params = np.empty((2 * len(words), _core.glove_block(dim=int(self.dim))), dtype=np.float32)
+        _core.glove_init(params, vocab_size=len(words), dim=int(self.dim), seed=int(self.seed))
+        self.words_ = words
+        self.params_ = params
+        self._apply_init(words)
+        self.loss_history_: List[float] = []
+        self.epochs_done_ = 0
+        self.skipped_ = 0
 
     def _apply_init(self, words: List[str]) -> None:
         init = self.init
